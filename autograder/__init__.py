@@ -1,0 +1,1 @@
+"""Grading for the PyTorch course's nbgrader assignments."""
