@@ -5,4 +5,16 @@ c = get_config()  # noqa: F821  (injected by traitlets)
 
 c.CourseDirectory.course_id = "lesson08"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-c.IncludeHeaderFooter.header = ""
+
+# nbgrader's own list, with StderrIsNotFailure right after execution: a correct
+# answer that prints to stderr (a warning, a log line) keeps its points.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "autograder.nbgrader_plugins.StderrIsNotFailure",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

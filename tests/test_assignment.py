@@ -1,0 +1,90 @@
+"""The lesson08 assignment: conventions of its cells, its release, and nbgrader validate both ways."""
+import re
+
+import pytest
+import torch
+from nbgrader.validator import Validator
+
+from course import (ASSIGNMENT, RELEASE, SOURCE, gpu_test_ids, grade_cells, nbgrader_meta, read,
+                    reference_answers, scratch_course)
+
+FUNCTIONS = ("shares_memory", "numpy_to_tensor_shared", "numpy_to_tensor_copy",
+             "to_numpy", "predict_numpy", "numpy_error")
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.S)
+SECRET = re.compile(r"### BEGIN (?:SOLUTION|HIDDEN TESTS).*?### END (?:SOLUTION|HIDDEN TESTS)", re.S)
+
+
+def test_each_function_has_an_answer_cell_with_a_docstring():
+    answers = reference_answers()
+    assert set(FUNCTIONS) <= set(answers)
+    for name in FUNCTIONS:
+        assert re.search(rf'def {name}\(.*\):\n    """', answers[name]), f"{name}: no docstring"
+
+
+def test_each_test_cell_is_named_for_its_function_and_opens_with_a_docstring():
+    for grade_id, cell in grade_cells(read(SOURCE)).items():
+        assert grade_id.startswith(FUNCTIONS), grade_id
+        first_line = cell.source.splitlines()[0]
+        assert first_line.startswith('"""') and first_line.endswith('"""'), grade_id
+        assert nbgrader_meta(cell)["points"] > 0 and nbgrader_meta(cell)["locked"], grade_id
+
+
+def test_each_function_has_visible_and_hidden_tests_and_a_gpu_test_guards_itself():
+    cells = grade_cells(read(SOURCE))
+    for name in FUNCTIONS:
+        own = [cell.source for grade_id, cell in cells.items() if grade_id.startswith(name + "_")]
+        visible = [HIDDEN.sub("", source).strip() for source in own]
+        assert any(len(v.splitlines()) > 1 for v in visible), f"{name}: no visible test"
+        assert any(HIDDEN.search(source) for source in own), f"{name}: no hidden test"
+    for grade_id in gpu_test_ids(read(SOURCE)):
+        assert f'require_cuda("{grade_id}")' in cells[grade_id].source
+
+
+def test_written_answer_is_graded_by_hand():
+    cells = {nbgrader_meta(c).get("grade_id"): c for c in read(SOURCE).cells}
+    written = cells["written_error_order"]
+    assert written.cell_type == "markdown"
+    assert nbgrader_meta(written)["solution"] and nbgrader_meta(written)["grade"]
+
+
+def test_release_is_byte_identical_to_a_fresh_generate(tmp_path):
+    course = scratch_course(tmp_path)
+    fresh = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert fresh.read_bytes() == RELEASE.read_bytes(), (
+        "release/ is stale: run `make release` and commit the result")
+
+
+def test_release_holds_no_solution_hidden_test_or_marker():
+    assert not re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)", RELEASE.read_text())
+    secret, public = set(), set()
+    for cell in read(SOURCE).cells:
+        for block in SECRET.findall(cell.source):
+            secret.update(line.strip() for line in block.splitlines()[1:-1])
+        public.update(line.strip() for line in SECRET.sub("", cell.source).splitlines())
+    secret = {line for line in secret - public if len(line) > 8}
+    released = {line.strip() for cell in read(RELEASE).cells for line in cell.source.splitlines()}
+    assert len(secret) > 50, "the source should hold solutions and hidden tests"
+    assert not secret & released, f"leaked to the release: {secret & released}"
+
+
+@pytest.mark.slow
+def test_source_fails_validation_only_in_gpu_cells_without_cuda():
+    results = Validator().validate(str(SOURCE))
+    failed = {_grade_id_of(cell["source"]) for cell in results.get("failed", [])}
+    expected = set() if torch.cuda.is_available() else gpu_test_ids(read(SOURCE))
+    assert expected == failed
+    for cell in results.get("failed", []):
+        assert "needs a CUDA grading kernel" in cell["raw_error"]
+
+
+@pytest.mark.slow
+def test_release_passes_no_test_cell():
+    results = Validator(invert=True).validate(str(RELEASE))
+    assert results == {}, results
+
+
+def _grade_id_of(source):
+    for grade_id, cell in grade_cells(read(SOURCE)).items():
+        if cell.source.strip() == source:
+            return grade_id
+    raise AssertionError(f"no test cell has this source: {source[:80]}")

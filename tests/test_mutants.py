@@ -1,0 +1,72 @@
+"""The hidden tests are strong: graded by real `nbgrader autograde`, every wrong answer loses points,
+while the reference, even when it prints, warns and logs, earns every point this kernel can grade."""
+import pytest
+import torch
+
+from course import fill_in, gpu_test_ids, read, reference_answers, SOURCE, autograde, scratch_course
+from mutants import CPU_MUTANTS, GPU_MUTANTS, NOISY_WRAPPER
+
+pytestmark = pytest.mark.slow
+GPU_TESTS = gpu_test_ids(read(SOURCE))
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="GPU mutants are graded on a CUDA kernel; this machine has none")
+
+
+def submissions(mutants):
+    reference = reference_answers()
+    noisy = {name: code + NOISY_WRAPPER.format(name=name) for name, code in reference.items()
+             if code.startswith("def ")}
+    graded = {"reference": fill_in(reference), "noisy_reference": fill_in({**reference, **noisy})}
+    for mutant in mutants:
+        graded[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
+    return graded
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory):
+    course = scratch_course(tmp_path_factory.mktemp("course"))
+    mutants = CPU_MUTANTS + (GPU_MUTANTS if torch.cuda.is_available() else [])
+    return autograde(course, submissions(mutants))
+
+
+@pytest.fixture(scope="module")
+def max_points():
+    from course import grade_cells, nbgrader_meta
+    return {grade_id: nbgrader_meta(cell)["points"] for grade_id, cell in grade_cells(read(SOURCE)).items()}
+
+
+def gradable(max_points):
+    """Tests this kernel can grade: all of them on CUDA, all but the GPU tests without."""
+    return {t for t in max_points if torch.cuda.is_available() or t not in GPU_TESTS}
+
+
+@pytest.mark.parametrize("student", ["reference", "noisy_reference"])
+def test_reference_earns_every_gradable_point(scores, max_points, student):
+    for grade_id in gradable(max_points):
+        assert scores[student][grade_id] == max_points[grade_id], f"{student} lost points on {grade_id}"
+
+
+def test_gpu_tests_award_nothing_without_cuda(scores):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the GPU tests run")
+    for grade_id in GPU_TESTS:
+        assert scores["reference"][grade_id] == 0, grade_id
+
+
+@pytest.mark.parametrize("mutant", CPU_MUTANTS, ids=lambda m: m.name)
+def test_cpu_mutant_loses_points(scores, max_points, mutant):
+    _assert_loses(scores, max_points, mutant)
+
+
+@needs_cuda
+@pytest.mark.gpu
+@pytest.mark.parametrize("mutant", GPU_MUTANTS, ids=lambda m: m.name)
+def test_gpu_mutant_loses_points(scores, max_points, mutant):
+    _assert_loses(scores, max_points, mutant)
+
+
+def _assert_loses(scores, max_points, mutant):
+    got = scores[mutant.name]
+    for grade_id in mutant.loses:
+        assert got[grade_id] == 0, f"{mutant.name} kept {got[grade_id]} points on {grade_id}"
+    assert sum(got.values()) < sum(scores["reference"].values())
