@@ -1,0 +1,170 @@
+"""What the assignment's source says: its nbgrader cells, points, hidden tests and checksums.
+
+The gradebook is nbgrader's record of the source notebook (SaveCells stores each locked or
+graded cell *before* ClearHiddenTests runs, so test cells keep their hidden tests there); it is
+the authority restore.py rebuilds a submission from. `Assignment` is plain, picklable data, so
+grading a submission needs no database.
+"""
+import hashlib
+import json
+import tempfile
+from dataclasses import asdict, dataclass
+from functools import cached_property
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.utils import is_grade
+
+from . import course
+
+HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
+
+
+class AssignmentError(Exception):
+    """The assignment cannot be read from the course: grading cannot start."""
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    grade_id: str
+    cell_type: str
+    source: str  # as the gradebook holds it: hidden tests included
+    checksum: str | None
+    locked: bool
+    grade: bool
+    solution: bool
+    points: float | None
+
+    @property
+    def is_test(self) -> bool:
+        """An autograder test cell: graded by running it."""
+        return self.grade and not self.solution and self.cell_type == "code"
+
+    @property
+    def hidden(self) -> bool:
+        return HIDDEN_BEGIN in self.source
+
+    @cached_property
+    def visible_source(self) -> str:
+        """The source as students received it: hidden tests removed."""
+        if not self.hidden:
+            return self.source
+        cell = nbformat.v4.new_code_cell(self.source)
+        ClearHiddenTests()._remove_hidden_test_region(cell)
+        return cell.source
+
+    @cached_property
+    def hidden_lines(self) -> frozenset:
+        """1-based line numbers of the source inside a hidden-test region, markers included."""
+        lines, inside = set(), False
+        for number, line in enumerate(self.source.split("\n"), 1):
+            if HIDDEN_BEGIN in line:
+                inside = True
+            if inside:
+                lines.add(number)
+            if "END HIDDEN TESTS" in line:
+                inside = False
+        return frozenset(lines)
+
+    def metadata(self) -> dict:
+        """The nbgrader cell metadata nbgrader itself would write for this cell."""
+        meta = {"grade": self.grade, "grade_id": self.grade_id, "locked": self.locked,
+                "solution": self.solution, "schema_version": 3, "checksum": self.checksum}
+        if self.grade:
+            meta["points"] = self.points
+        return meta
+
+    def new_cell(self) -> NotebookNode:
+        """A fresh notebook cell holding this cell's authoritative source and metadata."""
+        make = nbformat.v4.new_code_cell if self.cell_type == "code" else nbformat.v4.new_markdown_cell
+        cell = make(self.source)
+        cell.metadata["nbgrader"] = self.metadata()
+        if self.locked:
+            cell.metadata.update(deletable=False, editable=False)
+        return cell
+
+
+@dataclass(frozen=True)
+class Assignment:
+    assignment_id: str
+    notebook_id: str
+    cells: tuple  # CellSpec, in notebook order
+    kernelspec: dict
+
+    def cell(self, grade_id: str) -> CellSpec | None:
+        return self._by_id.get(grade_id)
+
+    @cached_property
+    def _by_id(self) -> dict:
+        return {c.grade_id: c for c in self.cells}
+
+    @property
+    def grade_cells(self) -> list:
+        return [c for c in self.cells if c.grade]
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(c.points or 0 for c in self.grade_cells))
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return {"assignment_id": self.assignment_id, "notebook_id": self.notebook_id,
+                "kernelspec": self.kernelspec, "cells": [asdict(c) for c in self.cells]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Assignment":
+        return cls(data["assignment_id"], data["notebook_id"],
+                   tuple(CellSpec(**c) for c in data["cells"]), data["kernelspec"])
+
+
+def sync_gradebook(coursedir, assignment_id: str) -> None:
+    """Record the source notebook in the gradebook with nbgrader's own generate_assignment.
+
+    The student version goes to a scratch directory: release/ is left as it is.
+    """
+    with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
+        old = coursedir.release_directory
+        coursedir.release_directory = scratch
+        try:
+            outcome = NbGraderAPI(coursedir=coursedir).generate_assignment(assignment_id, force=True)
+        finally:
+            coursedir.release_directory = old
+    if not outcome["success"]:
+        raise AssignmentError(f"nbgrader generate_assignment {assignment_id} failed:\n"
+                              f"{outcome.get('log', '')}{outcome.get('error', '')}")
+
+
+def load(coursedir, assignment_id: str, notebook_id: str | None = None, sync: bool = True) -> Assignment:
+    """The assignment as the gradebook records it, synced from source/ first when it is there."""
+    notebook_id = notebook_id or assignment_id
+    source = course.notebook_path(coursedir, coursedir.source_directory, assignment_id, notebook_id)
+    if sync and source.is_file():
+        sync_gradebook(coursedir, assignment_id)
+    try:
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+            notebook = gb.find_notebook(notebook_id, assignment_id)
+            points = {c.name: float(c.max_score) for c in notebook.grade_cells}
+            solutions = {c.name for c in notebook.solution_cells}
+            cells = [CellSpec(grade_id=c.name, cell_type=c.cell_type, source=c.source,
+                              checksum=c.checksum, locked=bool(c.locked), grade=c.name in points,
+                              solution=c.name in solutions, points=points.get(c.name))
+                     for c in notebook.source_cells]
+            kernelspec = json.loads(notebook.kernelspec) if notebook.kernelspec else {}
+    except MissingEntry:
+        raise AssignmentError(f"the gradebook {coursedir.db_url} has no notebook {notebook_id} in "
+                              f"{assignment_id}: is {source} there?") from None
+    if source.is_file():  # the gradebook keeps cells in creation order; the source has the real one
+        order = [c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(source, as_version=4).cells
+                 if "grade_id" in c.metadata.get("nbgrader", {})]
+        cells.sort(key=lambda c: order.index(c.grade_id) if c.grade_id in order else len(order))
+    return Assignment(assignment_id, notebook_id, tuple(cells), kernelspec)
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    return cell.cell_type == "code" and is_grade(cell) and not cell.metadata["nbgrader"].get("solution")

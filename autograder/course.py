@@ -1,0 +1,41 @@
+"""The nbgrader course the grader works in: its config, directories and gradebook URL."""
+import os
+import sys
+from pathlib import Path
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+def find_root(start: str | os.PathLike = ".") -> Path:
+    """The nearest directory at or above `start` holding nbgrader_config.py."""
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise FileNotFoundError(f"no {CONFIG_FILE} in {here} or above: run from the course root")
+
+
+def load(root: str | os.PathLike) -> CourseDirectory:
+    """nbgrader's CourseDirectory as the course's nbgrader_config.py sets it up."""
+    root = Path(root).resolve()
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config() if (root / CONFIG_FILE).is_file() else Config()
+    config.CourseDirectory.root = str(root)  # the config may name another machine's path
+    _put_scripts_on_path()
+    return CourseDirectory(config=config)
+
+
+def _put_scripts_on_path() -> None:
+    """nbgrader runs `alembic` by name when it creates a gradebook: find the venv's copy."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
+def notebook_path(coursedir: CourseDirectory, directory: str, assignment_id: str, notebook_id: str,
+                  student_id: str = ".") -> Path:
+    folder = coursedir.format_path(directory, student_id, assignment_id)
+    return Path(folder) / f"{notebook_id}.ipynb"

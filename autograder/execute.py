@@ -1,0 +1,136 @@
+"""Run a restored notebook on the grading kernel, cell by cell, with the guard around tests.
+
+- A cell past its timeout is interrupted; if the kernel ignores the interrupt it is restarted
+  and the cells that had finished are run again (outputs dropped) before going on.
+- Past the notebook's wall-clock limit, the remaining cells are not run.
+- Once the kernel dies (os._exit, a segfault, the memory limit) the remaining cells are not run.
+- Before every read-only or test cell the guard puts back anything the notebook's code patched;
+  after a test cell it reports what changed while the test ran: that test cannot count.
+"""
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from .assignment import Assignment
+from .guard import Guard, bound_names, builtins_used, parse
+from .session import Limits, Session
+
+GUARD_TIMEOUT = 15.0
+NO_ANSWER = "(the grader's integrity check got no answer from the kernel)"
+
+
+@dataclass
+class CellRun:
+    status: str  # ok, error, timeout, died, not_run
+    content: dict | None = None  # the execute_reply's content
+    seconds: float = 0.0
+    note: str = ""
+    tampered: list = field(default_factory=list)  # what changed while this test ran
+
+
+@dataclass
+class NotebookRun:
+    cells: dict = field(default_factory=dict)  # cell index -> CellRun
+    kernel: dict | None = None
+    flags: list = field(default_factory=list)
+    patched: set = field(default_factory=set)  # everything the guard put back, anywhere
+    shadowed: set = field(default_factory=set)  # builtins the notebook redefined, hidden from tests
+
+
+def run_notebook(nb, assignment: Assignment, limits: Limits) -> NotebookRun:
+    """Execute `nb` in place (outputs land in its cells) and report how each code cell went."""
+    run, guard = NotebookRun(), Guard()
+    deadline = time.monotonic() + limits.notebook_timeout
+    with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as cwd, Session(limits, cwd) as kernel:
+        run.kernel = _install(kernel, guard, limits.kernel_name)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if kernel.dead:
+                run.cells[index] = CellRun("not_run", note=kernel.death)
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                run.cells[index] = CellRun("not_run", note="the notebook reached its time limit")
+                continue
+            spec = assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id"))
+            run.cells[index] = _run_cell(kernel, guard, index, cell, spec, min(limits.cell_timeout, left), run)
+            if left <= limits.cell_timeout and run.cells[index].status == "timeout":
+                run.cells[index].note = "the notebook reached its time limit"
+                run.flags.append(f"the notebook reached its time limit ({limits.notebook_timeout:.0f} s)")
+            if kernel.stuck and time.monotonic() < deadline:
+                _restart(kernel, guard, nb, index, run, deadline)
+    return run
+
+
+def _install(kernel: Session, guard: Guard, kernel_name: str) -> dict:
+    code, expression = guard.install()
+    reply = kernel.execute(code, GUARD_TIMEOUT * 4, silent=True, user_expressions={"r": expression})
+    info = parse(reply.content)
+    if info is None:
+        raise RuntimeError(f"the guard could not start on kernel {kernel_name}: {reply.status} {reply.note}")
+    return {"name": kernel_name, **info}
+
+
+def _guard(kernel: Session, expression: str) -> dict:
+    reply = kernel.execute("", GUARD_TIMEOUT, silent=True, user_expressions={"r": expression})
+    answer = parse(reply.content) if reply.status == "ok" else None
+    return answer if answer is not None else {"changed": [NO_ANSWER], "shadowed": [], "pinned": []}
+
+
+def _run_cell(kernel: Session, guard: Guard, index: int, cell, spec, timeout: float, run: NotebookRun) -> CellRun:
+    is_test = spec is not None and spec.is_test
+    if spec is not None and spec.locked:
+        before = _guard(kernel, guard.check(shield=builtins_used(cell.source) if is_test else ()))
+        if before["changed"] != [NO_ANSWER]:
+            run.patched.update(before["changed"])
+            run.shadowed.update(before["shadowed"])
+    reply = kernel.execute(cell.source, timeout)
+    cell.outputs = reply.outputs
+    if reply.content:
+        cell.execution_count = reply.content.get("execution_count")
+    _report(run, reply, index, spec, timeout)
+    result = CellRun(reply.status, reply.content, reply.seconds, reply.note)
+    if kernel.dead or kernel.stuck:
+        return result
+    if is_test:
+        after = _guard(kernel, guard.check(unshield=True))
+        result.tampered = after["changed"]
+        run.patched.update(c for c in after["changed"] if c != NO_ANSWER)
+    elif spec is not None and spec.locked:
+        _guard(kernel, guard.pin(bound_names(cell.source)))
+    return result
+
+
+def _report(run: NotebookRun, reply, index: int, spec, timeout: float) -> None:
+    """Flags for what happened to a cell that its test outcome alone would not show."""
+    name = f"cell {index + 1}" + (f" ('{spec.grade_id}')" if spec else "")
+    if reply.dropped:
+        run.flags.append(f"{name} printed too much: {reply.dropped:,} bytes of output were dropped")
+    if reply.status == "timeout" and not (spec and spec.is_test):
+        run.flags.append(f"{name} ran past {timeout:.0f} s and was interrupted")
+    if reply.status == "died":
+        run.flags.append(f"{reply.note} while {name} ran: the cells after it were not run")
+
+
+def _restart(kernel: Session, guard: Guard, nb, upto: int, run: NotebookRun, deadline: float) -> None:
+    """A fresh kernel, brought back to where the stuck one was by re-running the cells that
+    finished (their recorded outputs are kept; the re-run's are dropped)."""
+    run.flags.append(f"cell {upto + 1} did not stop when interrupted: the kernel was restarted "
+                     "and the cells before it were run again")
+    kernel.restart()
+    _install(kernel, guard, kernel.limits.kernel_name)
+    for index, cell in enumerate(nb.cells[:upto]):
+        done = run.cells.get(index)
+        if done is None or done.status not in ("ok", "error"):
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0 or kernel.dead or kernel.stuck:
+            break
+        kernel.execute(cell.source, min(kernel.limits.cell_timeout, left))
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked") and not meta.get("grade") and not kernel.dead:
+            _guard(kernel, guard.pin(bound_names(cell.source)))
+    if kernel.stuck:  # a cell that finished before hangs now: give up on this kernel
+        kernel.shutdown()
+        kernel.death = "the kernel had to be restarted and could not be brought back"

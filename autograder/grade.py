@@ -1,0 +1,84 @@
+"""Grade one submission: notebook bytes in, a results dict (and the graded notebook) out.
+
+    load → restore → execute → score
+
+It touches no gradebook and no shared file, and runs the student's code in a kernel process
+of its own; a sandbox, parallel workers or a cluster can wrap it unchanged. It never raises
+for a bad submission: an unreadable one is `invalid`, a grader failure is `error`.
+"""
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass
+
+
+from . import results as R
+from .assignment import Assignment
+from .execute import run_notebook
+from .load import InvalidSubmission, read_notebook
+from .restore import restore
+from .score import score
+from .session import Limits
+
+GRADER_VERSION = "1"
+
+
+@dataclass
+class Graded:
+    results: dict  # Gradescope results.json form
+    notebook: dict | None  # the graded notebook (nbformat JSON), None if it could not be read
+
+
+def fingerprint(notebook_bytes: bytes, assignment: Assignment, limits: Limits) -> str:
+    """Same submission, same assignment, same settings → same fingerprint → same results."""
+    settings = json.dumps([GRADER_VERSION, asdict(limits)], sort_keys=True).encode()
+    return "-".join([hashlib.sha256(notebook_bytes).hexdigest()[:16], assignment.digest,
+                     hashlib.sha256(settings).hexdigest()[:8]])
+
+
+def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: str = "",
+                     limits: Limits | None = None) -> Graded:
+    limits = limits or Limits()
+    started = time.monotonic()
+    result = R.Result(student_id, assignment.assignment_id, R.GRADED, max_score=assignment.max_score,
+                      fingerprint=fingerprint(notebook_bytes, assignment, limits),
+                      kernel={"name": limits.kernel_name, "python": None, "torch": None, "cuda_device": None})
+    notebook = None
+    try:
+        nb, repairs = read_notebook(notebook_bytes)
+        restored = restore(nb, assignment)
+        for flag in repairs + restored.flags:
+            result.flag(flag)
+        run = run_notebook(restored.nb, assignment, limits)
+        notebook = restored.nb
+        result.kernel = run.kernel
+        result.tests, flags = score(assignment, restored, run)
+        for flag in flags:
+            result.flag(flag)
+        if any(t.outcome == R.NEEDS_GPU for t in result.tests):
+            result.status = R.PROVISIONAL
+    except InvalidSubmission as problem:
+        result.status, result.tests = R.INVALID, []
+        result.output = f"Not graded: {problem}."
+    except Exception as problem:  # a grader failure must not take the batch down
+        result.status, result.tests = R.GRADER_ERROR, []
+        result.output = f"The autograder failed on this submission: {type(problem).__name__}: {problem}"
+        result.flag("grader error: " + traceback.format_exc(limit=3)[-400:])
+    result.execution_time = time.monotonic() - started
+    if result.status in (R.GRADED, R.PROVISIONAL):
+        result.output = _summary(result)
+    return Graded(result.to_dict(), notebook)
+
+
+def _summary(result: R.Result) -> str:
+    counts = {}
+    for test in result.tests:
+        counts[test.outcome] = counts.get(test.outcome, 0) + 1
+    parts = [f"{n} {outcome}" for outcome, n in counts.items()]
+    text = f"{result.score:g} / {result.max_score:g} points ({', '.join(parts)})."
+    if result.status == R.PROVISIONAL:
+        text += " Provisional: some tests need a CUDA grading kernel and were not graded here."
+    if any(t.outcome == R.MANUAL for t in result.tests):
+        text += " The written answer waits for your instructor."
+    return text

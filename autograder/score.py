@@ -1,0 +1,121 @@
+"""An outcome and a score for every graded cell, from how its run went.
+
+nbgrader's rules (utils.determine_grade) with three changes this course asks for:
+stderr output alone does not zero a test; a test that ran while the notebook's code had
+patched numpy, torch, IPython or builtins gets no points; a `_gpu` test on a kernel without
+CUDA is `needs_gpu`, not a failure.
+"""
+import copy
+import re
+
+from nbgrader.utils import compute_checksum, determine_grade
+
+from . import results as R
+from .assignment import Assignment, CellSpec
+from .execute import NO_ANSWER, CellRun, NotebookRun
+from .restore import Restored
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+MAX_SHOWN_PATCHES = 8
+
+
+def score(assignment: Assignment, restored: Restored, run: NotebookRun) -> tuple[list, list]:
+    """(TestResults in source order, flags)."""
+    cells = {c.metadata["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(restored.nb.cells)
+             if "nbgrader" in c.metadata}
+    tests, fooled = [], []
+    for spec in assignment.grade_cells:
+        index, cell = cells[spec.grade_id]
+        if spec.solution:
+            tests.append(_manual(spec, cell, spec.grade_id in restored.missing))
+            continue
+        test = _test(spec, cell, run.cells.get(index), (run.kernel or {}).get("cuda_device"))
+        if test.outcome == R.FAILED and run.cells.get(index) and run.cells[index].tampered:
+            fooled.append(spec.grade_id)
+        tests.append(test)
+    return tests, _flags(run, fooled)
+
+
+def _manual(spec: CellSpec, cell, missing: bool) -> R.TestResult:
+    points = float(spec.points or 0)
+    if missing:
+        return R.TestResult(spec.grade_id, 0.0, points, R.MISSING, "The answer cell was missing.")
+    if compute_checksum(cell) == spec.checksum:  # nbgrader: unchanged stub → "No response", 0
+        return R.TestResult(spec.grade_id, 0.0, points, R.FAILED, "No answer was written.")
+    return R.TestResult(spec.grade_id, 0.0, points, R.MANUAL, "Graded by your instructor.")
+
+
+def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResult:
+    points = float(spec.points or 0)
+
+    def result(outcome, message, earned=0.0):
+        return R.TestResult(spec.grade_id, earned, points, outcome, message, spec.hidden)
+
+    if spec.grade_id.endswith("_gpu") and not cuda_device:
+        return result(R.NEEDS_GPU, "Needs a CUDA grading kernel: not graded on this kernel.")
+    if run is not None and run.status == "died":
+        return result(R.ERROR, f"Stopped: {run.note} while this test ran.")
+    if run is None or run.status == "not_run":
+        outcome = R.TIMEOUT if "time limit" in (run.note if run else "") else R.ERROR
+        return result(outcome, f"Not run: {run.note if run else 'the cell was empty'}.")
+    if run.status == "timeout":
+        return result(R.TIMEOUT, f"Stopped: it {run.note}." if "interrupted" in run.note else
+                      f"Stopped: {run.note}.")
+    if run.tampered:
+        what = ", ".join(c for c in run.tampered[:MAX_SHOWN_PATCHES] if c != NO_ANSWER) or NO_ANSWER
+        return result(R.FAILED, f"Does not count: while this test ran, the notebook's code changed {what}.")
+    if run.status == "error" or any(o.output_type == "error" for o in cell.outputs):
+        return result(R.FAILED, _failure(spec, cell, run))
+    earned = _points(cell)
+    shown = "" if spec.hidden else _text(cell)
+    return result(R.PASSED, shown, earned)
+
+
+def _points(cell) -> float:
+    """nbgrader's determine_grade (partial credit included), with stderr not counted as failure."""
+    scored = copy.deepcopy(cell)
+    scored.outputs = [o for o in scored.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    try:
+        earned, _ = determine_grade(scored)
+    except (ValueError, KeyError):  # partial credit above the maximum, or unreadable
+        return 0.0
+    return float(earned or 0.0)
+
+
+def _failure(spec: CellSpec, cell, run: CellRun) -> str:
+    error = next((o for o in cell.outputs if o.output_type == "error"), None)
+    content = run.content or {}
+    ename = error.ename if error else content.get("ename", "Error")
+    evalue = error.evalue if error else content.get("evalue", "")
+    traceback = ANSI.sub("", "\n".join(error.traceback if error else content.get("traceback", [])))
+    head = f"{ename}: {evalue}" if evalue else ename
+    if not spec.hidden:
+        return f"{head}\n\n{traceback}" if traceback else head
+    # A hidden test's source must not show: no traceback, only where in the visible part it failed.
+    line = _failing_line(traceback, cell.get("execution_count"))
+    if line is None or line in spec.hidden_lines:
+        return f"{head}\n(in a hidden test)"
+    return f"{head}\nat: {spec.source.split(chr(10))[line - 1].strip()}"
+
+
+def _failing_line(traceback: str, execution_count) -> int | None:
+    """The line of the test cell itself where the error surfaced, from IPython's traceback."""
+    match = re.search(rf"Cell In\[{execution_count}\], line (\d+)", traceback)
+    return int(match.group(1)) if match else None
+
+
+def _text(cell) -> str:
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream")[:R.MAX_TEST_OUTPUT]
+
+
+def _flags(run: NotebookRun, fooled: list) -> list:
+    flags = list(run.flags)
+    for name in sorted(run.shadowed):
+        flags.append(f"the notebook redefines the builtin {name!r}: the tests used the real one")
+    patched = sorted(run.patched)
+    if patched:
+        shown = ", ".join(patched[:MAX_SHOWN_PATCHES]) + (" ..." if len(patched) > MAX_SHOWN_PATCHES else "")
+        flags.append(f"tampering: the notebook's code replaced {shown}; put back before each test")
+    if fooled:
+        flags.append(f"tampering: {len(fooled)} test(s) ran while patched and get no points: {', '.join(fooled)}")
+    return flags

@@ -1,0 +1,217 @@
+"""One grading kernel process and the requests sent to it (jupyter_client, no nbclient).
+
+`execute` sends one request and collects its outputs under a byte budget. On its deadline it
+interrupts the kernel; a kernel that does not answer the interrupt within `interrupt_grace` is
+`stuck` and must be restarted by the caller. It watches that the process is alive and under
+its memory limit, and kills it when it is not.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from queue import Empty
+
+import nbformat
+import psutil
+from jupyter_client.manager import KernelManager
+
+POLL = 0.05  # seconds between looks at the kernel's channels
+WATCH_EVERY = 0.2  # seconds between looks at the process (alive? memory?)
+MAX_TRACEBACK_LINES = 60
+MAX_LINE = 2_000
+
+
+@dataclass
+class Limits:
+    kernel_name: str = "pytorch-course"
+    cell_timeout: float = 30.0
+    notebook_timeout: float = 300.0
+    interrupt_grace: float = 5.0
+    startup_timeout: float = 60.0
+    memory_limit_mb: int = 4096
+    max_cell_output: int = 100_000  # bytes of output kept per cell
+    max_notebook_output: int = 1_000_000  # ... and per notebook
+
+
+@dataclass
+class Reply:
+    status: str  # ok, error, timeout, died
+    outputs: list = field(default_factory=list)
+    content: dict | None = None  # the execute_reply's content
+    seconds: float = 0.0
+    note: str = ""  # why it timed out or died, in words
+    dropped: int = 0  # bytes of output not kept
+
+
+class Outputs:
+    """A cell's outputs, coalesced and cut off at a byte budget shared with the notebook."""
+
+    def __init__(self, cell_budget: int, notebook_left: int):
+        self.items, self.budget, self.used, self.dropped = [], min(cell_budget, notebook_left), 0, 0
+
+    def add(self, msg: dict) -> None:
+        kind = msg["msg_type"]
+        if kind == "clear_output":
+            self.items.clear()
+            return
+        if kind not in ("stream", "display_data", "execute_result", "error"):
+            return
+        out = nbformat.v4.output_from_msg(msg)
+        if kind == "error":  # always kept: scoring reads it
+            out.traceback = [line[:MAX_LINE] for line in out.traceback[-MAX_TRACEBACK_LINES:]]
+            out.evalue = out.evalue[:MAX_LINE]
+            self.items.append(out)
+            return
+        size = len(out.text) if kind == "stream" else len(json.dumps(out.get("data", {})))
+        if self.used + size > self.budget:
+            room = self.budget - self.used
+            if kind == "stream" and room > 0:
+                self._append_stream(out.name, out.text[:room])
+                self.used += room
+            self.dropped += size - max(room, 0) if kind == "stream" else size
+            return
+        self.used += size
+        if kind == "stream":
+            self._append_stream(out.name, out.text)
+        else:
+            self.items.append(out)
+
+    def _append_stream(self, name: str, text: str) -> None:
+        last = self.items[-1] if self.items else None
+        if last is not None and last.output_type == "stream" and last.name == name:
+            last.text += text
+        else:
+            self.items.append(nbformat.v4.new_output("stream", name=name, text=text))
+
+    def finish(self) -> list:
+        if self.dropped:
+            self._append_stream("stdout", f"\n... output truncated: {self.dropped:,} more bytes "
+                                          "were not kept ...\n")
+        return self.items
+
+
+class Session:
+    def __init__(self, limits: Limits, cwd: str):
+        self.limits, self.cwd = limits, cwd
+        self.km = self.kc = None
+        self.stuck = False
+        self.output_used = 0
+        self.death = ""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+
+    def start(self) -> None:
+        self.km = KernelManager(kernel_name=self.limits.kernel_name)
+        env = {**os.environ, "NBGRADER_EXECUTION": "autograde"}
+        self.km.start_kernel(cwd=self.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.kc = self.km.blocking_client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=self.limits.startup_timeout)
+        self.stuck, self.death = False, ""
+
+    def shutdown(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None and self.km.has_kernel:
+            self.km.shutdown_kernel(now=True)
+        self.km = self.kc = None
+
+    def restart(self) -> None:
+        self.shutdown()
+        self.start()
+
+    @property
+    def dead(self) -> bool:
+        return bool(self.death)
+
+    def execute(self, code: str, timeout: float, silent: bool = False, user_expressions=None) -> Reply:
+        started = time.monotonic()
+        msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False,
+                                 stop_on_error=False, user_expressions=user_expressions or {})
+        outputs = Outputs(self.limits.max_cell_output, self.limits.max_notebook_output - self.output_used)
+        reply, idle, timed_out = None, False, False
+        deadline, next_watch = started + timeout, started + WATCH_EVERY
+        while reply is None or not idle:
+            now = time.monotonic()
+            if now >= deadline:
+                if reply is not None:  # the answer came; some output may be lost in flight
+                    break
+                if timed_out or self.death:  # the interrupt was not answered in time
+                    self.stuck = not self.death
+                    return self._done(started, "died" if self.death else "timeout", outputs, None,
+                                      self.death or "did not stop when interrupted")
+                timed_out, deadline = True, now + self.limits.interrupt_grace
+                self.km.interrupt_kernel()
+            if now >= next_watch:
+                next_watch = now + WATCH_EVERY
+                if not self._watch():
+                    return self._done(started, "died", outputs, None, self.death)
+            idle = self._drain_iopub(msg_id, outputs) or idle
+            reply = reply or self._shell_reply(msg_id)
+        status = "timeout" if timed_out else reply["content"].get("status", "error")
+        return self._done(started, status if status in ("ok", "timeout") else "error", outputs,
+                          reply["content"], f"ran past {timeout:.0f} s: interrupted" if timed_out else "")
+
+    def _done(self, started, status, outputs, content, note) -> Reply:
+        items = outputs.finish()
+        self.output_used += outputs.used
+        return Reply(status, items, content, time.monotonic() - started, note, outputs.dropped)
+
+    def _drain_iopub(self, msg_id: str, outputs: Outputs) -> bool:
+        """Take every waiting iopub message; True once the request's `idle` status arrived."""
+        idle = False
+        try:
+            msg = self.kc.get_iopub_msg(timeout=POLL)
+            while True:
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                        idle = True
+                    else:
+                        outputs.add(msg)
+                msg = self.kc.get_iopub_msg(timeout=0)
+        except Empty:
+            return idle
+
+    def _shell_reply(self, msg_id: str) -> dict | None:
+        try:
+            while True:
+                msg = self.kc.get_shell_msg(timeout=0)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg
+        except Empty:
+            return None
+
+    def _watch(self) -> bool:
+        """Is the kernel alive and within its memory limit? Kills it when it is over."""
+        if not self.km.is_alive():
+            code = self.km.provisioner.process.poll() if self.km.provisioner else None
+            self.death = _death_words(code)
+            return False
+        try:
+            process = psutil.Process(self.km.provisioner.process.pid)
+            rss = sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
+        except psutil.Error:
+            return True
+        if rss > self.limits.memory_limit_mb * 2**20:
+            self.km.signal_kernel(signal.SIGKILL)
+            self.death = f"the kernel used more than {self.limits.memory_limit_mb} MiB of memory and was stopped"
+            return False
+        return True
+
+
+def _death_words(code) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the kernel died ({name})"
+    return f"the kernel exited (exit code {code})" if code is not None else "the kernel died"
