@@ -1,0 +1,43 @@
+# The course's commands. Quick start: `make demo`, then `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+KERNEL := pytorch-course
+ASSIGNMENT := lesson08
+# nbgrader runs `alembic` by name: the venv's scripts come first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test release lab clean-notebooks clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "PyTorch course (Python 3.11)"
+	touch $@
+
+## demo: set everything up, release the assignment, check the reference solution
+demo: $(VENV)/.installed release
+	$(PY) tools/check_reference.py $(ASSIGNMENT)
+
+## release: regenerate release/ from source/ with nbgrader (commit the result)
+release: $(VENV)/.installed
+	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
+	@echo "release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb generated from source/$(ASSIGNMENT)/"
+
+## test: the whole suite: nbval on notebooks/, the assignment, its mutants, the autograder
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+## lab: open the course in JupyterLab on the course's kernel
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
+
+## clean-notebooks: strip execution noise from the committed notebooks
+clean-notebooks: $(VENV)/.installed
+	$(PY) tools/clean_notebooks.py
+
+clean:
+	rm -rf $(VENV) gradebook.db submitted autograded feedback demo-output test-artifacts
