@@ -1,0 +1,57 @@
+"""GPU assignment: one grading kernel per GPU at a time (pure logic, runs on CPU)."""
+import threading
+import time
+
+import pytest
+
+from autograder.gpus import GpuPool, visible_gpus
+
+
+def test_visible_gpus_follow_cuda_visible_devices():
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "2,5"}) == ["2", "5"]
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == []
+    assert visible_gpus({}, count=3) == ["0", "1", "2"]
+
+
+def test_without_gpus_kernels_get_no_gpu():
+    pool = GpuPool([], cpu_slots=2)
+    with pool.lease() as first, pool.lease() as second:
+        assert first == second == {"CUDA_VISIBLE_DEVICES": ""}
+
+
+def test_each_gpu_serves_one_kernel_at_a_time():
+    pool = GpuPool(["0", "1", "3"])
+    seen, overlaps, active = [], [], {}
+    lock = threading.Lock()
+
+    def grade_one():
+        with pool.lease(timeout=10) as env:
+            gpu = env["CUDA_VISIBLE_DEVICES"]
+            with lock:
+                if active.get(gpu):
+                    overlaps.append(gpu)
+                active[gpu] = True
+                seen.append(gpu)
+            time.sleep(0.02)
+            with lock:
+                active[gpu] = False
+
+    workers = [threading.Thread(target=grade_one) for _ in range(12)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not overlaps, f"GPUs shared by two kernels at once: {overlaps}"
+    assert sorted(set(seen)) == ["0", "1", "3"] and len(seen) == 12
+    assert pool.in_use == set()
+
+
+def test_a_second_kernel_waits_for_the_busy_gpu():
+    pool = GpuPool(["0"])
+    with pool.lease():
+        with pytest.raises(Exception):
+            with pool.lease(timeout=0.1):
+                pass
+    with pool.lease(timeout=0.1) as env:
+        assert env == {"CUDA_VISIBLE_DEVICES": "0"}
