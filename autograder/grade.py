@@ -71,6 +71,15 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
     return Graded(result.to_dict(), notebook)
 
 
+def not_readable(student_id: str, assignment: Assignment, reason: str, limits: Limits | None = None) -> Graded:
+    """The invalid result for a submission whose file could not even be read."""
+    limits = limits or Limits()
+    result = R.Result(student_id, assignment.assignment_id, R.INVALID, max_score=assignment.max_score,
+                      fingerprint=fingerprint(reason.encode(), assignment, limits), output=f"Not graded: {reason}.",
+                      kernel={"name": limits.kernel_name, "python": None, "torch": None, "cuda_device": None})
+    return Graded(result.to_dict(), None)
+
+
 def _summary(result: R.Result) -> str:
     counts = {}
     for test in result.tests:

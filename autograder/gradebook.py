@@ -1,0 +1,49 @@
+"""The one writer of grading results into nbgrader's gradebook (the batch driver calls it).
+
+For each submission: the student, the submission, an auto score for every graded cell (the
+written answer left as `needs_manual_grade`, as nbgrader's SaveAutoGrades leaves it), the
+"No response." comment for an untouched answer, and the graded notebook under
+autograded/<student>/<assignment>/ where formgrader and generate_feedback look for it.
+"""
+import os
+import warnings
+
+import nbformat
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+from . import course, results as R
+from .assignment import Assignment
+from .files import write_atomic
+
+
+def open_gradebook(coursedir) -> Gradebook:
+    return Gradebook(coursedir.db_url, coursedir.course_id)
+
+
+def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, notebook=None) -> None:
+    student = results["extra_data"]["student_id"]
+    a_id, nb_id = assignment.assignment_id, assignment.notebook_id
+    gb.update_or_create_student(student)
+    with warnings.catch_warnings():  # nbgrader's own autograde triggers the same SQLAlchemy notices
+        warnings.simplefilter("ignore", SAWarning)
+        gb.update_or_create_submission(a_id, student)  # makes a Grade and Comment row per cell
+    tests = {t["name"]: t for t in results["tests"]}
+    for spec in assignment.grade_cells:
+        grade = gb.find_grade(spec.grade_id, nb_id, a_id, student)
+        test = tests.get(spec.grade_id)
+        grade.auto_score = None if test and R.outcome_of(test) == R.MANUAL else (test or {}).get("score", 0.0)
+        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+    for spec in assignment.cells:
+        if spec.solution and spec.grade:  # a written answer: FAILED means left as given
+            test = tests.get(spec.grade_id)
+            unanswered = test is None or R.outcome_of(test) in (R.FAILED, R.MISSING)
+            gb.find_comment(spec.grade_id, nb_id, a_id, student).auto_comment = (
+                "No response." if unanswered else None)
+    gb.db.commit()
+    target = course.notebook_path(coursedir, coursedir.autograded_directory, a_id, nb_id, student)
+    if notebook is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, nbformat.writes(notebook))
+    elif results["extra_data"]["status"] in (R.INVALID, R.GRADER_ERROR) and target.exists():
+        os.remove(target)  # a stale graded notebook from an earlier run no longer applies
