@@ -16,6 +16,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "PyTorch course (Python 3.11)"
+	$(PY) -c "from autograder import kernel; print('grading kernel:', kernel.install())"
 	touch $@
 
 ## demo: set everything up, release the assignment, check the reference solution

@@ -1,0 +1,88 @@
+"""The course's grading kernel: its kernelspec, and what it really runs on (`doctor`).
+
+`lesson08-grader` runs the course's Python and torch. Its spec sets no environment of its
+own, so the CUDA_VISIBLE_DEVICES that the grader (or the instructor) sets reaches the kernel.
+"""
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import start_new_kernel
+
+GRADER_KERNEL = "lesson08-grader"
+DISPLAY_NAME = "lesson08 grader (course Python and torch, CUDA when present)"
+
+# Runs inside the grading kernel: what grading there would use.
+PROBE = r'''
+import json as _json, os as _os, platform as _platform, shutil as _shutil, subprocess as _subprocess
+import torch as _torch
+_info = {"python": _platform.python_version(), "torch": _torch.__version__,
+         "torch_cuda": _torch.version.cuda, "cuda_available": _torch.cuda.is_available(),
+         "cuda_visible_devices": _os.environ.get("CUDA_VISIBLE_DEVICES"),
+         "device_count": _torch.cuda.device_count() if _torch.cuda.is_available() else 0,
+         "cuda_device": None, "capability": None, "driver": None}
+if _info["cuda_available"]:
+    _info["cuda_device"] = _torch.cuda.get_device_name(0)
+    _info["capability"] = ".".join(map(str, _torch.cuda.get_device_capability(0)))
+if _shutil.which("nvidia-smi"):
+    _smi = _subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=20)
+    _info["driver"] = _smi.stdout.strip().splitlines()[0] if _smi.returncode == 0 and _smi.stdout.strip() else None
+print(_json.dumps(_info))
+'''
+
+
+def kernel_spec(python: str = sys.executable) -> dict:
+    return {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": DISPLAY_NAME, "language": "python", "metadata": {"debugger": False}}
+
+
+def install(user: bool = False, prefix: str | None = None) -> str:
+    """Install the grading kernelspec (into this Python's prefix unless told otherwise)."""
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "kernel.json").write_text(json.dumps(kernel_spec(), indent=1))
+        if not user and prefix is None:
+            prefix = sys.prefix
+        return KernelSpecManager().install_kernel_spec(folder, GRADER_KERNEL, user=user, prefix=prefix, replace=True)
+
+
+def probe(kernel_name: str = GRADER_KERNEL, env: dict | None = None, timeout: float = 60) -> dict:
+    """Start `kernel_name` and ask it what it runs on."""
+    extra = {"env": {**os.environ, **env}} if env else {}
+    manager, client = start_new_kernel(kernel_name=kernel_name, startup_timeout=timeout, **extra)
+    lines = []
+    try:
+        reply = client.execute_interactive(PROBE, timeout=timeout, store_history=False,
+                                           output_hook=lambda msg: _collect(msg, lines))
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"the probe failed on kernel {kernel_name}: {reply['content'].get('evalue')}")
+    return json.loads("".join(lines))
+
+
+def _collect(msg, lines):
+    if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+        lines.append(msg["content"]["text"])
+
+
+def describe(info: dict, kernel_name: str = GRADER_KERNEL) -> str:
+    """`doctor`'s report, in words."""
+    rows = [f"grading kernel: {kernel_name}",
+            f"python:         {info['python']}",
+            f"torch:          {info['torch']} (built for CUDA {info['torch_cuda'] or 'none: CPU build'})",
+            f"CUDA available: {'yes' if info['cuda_available'] else 'no'}"]
+    if info["cuda_available"]:
+        rows += [f"device:         {info['cuda_device']} (capability {info['capability']}), "
+                 f"{info['device_count']} visible",
+                 f"driver:         {info['driver'] or 'unknown (nvidia-smi not found)'}",
+                 "GPU tests:      will run"]
+    else:
+        rows += [f"driver:         {info['driver'] or 'none found'}",
+                 "GPU tests:      CANNOT run here: they get outcome needs_gpu, no points, and the "
+                 "submission stays provisional until graded on a CUDA machine"]
+    return "\n".join(rows)
