@@ -46,7 +46,7 @@ def install(user: bool = False, prefix: str | None = None) -> str:
         (Path(folder) / "kernel.json").write_text(json.dumps(kernel_spec(), indent=1))
         if not user and prefix is None:
             prefix = sys.prefix
-        return KernelSpecManager().install_kernel_spec(folder, GRADER_KERNEL, user=user, prefix=prefix, replace=True)
+        return KernelSpecManager().install_kernel_spec(folder, GRADER_KERNEL, user=user, prefix=prefix)
 
 
 def probe(kernel_name: str = GRADER_KERNEL, env: dict | None = None, timeout: float = 60) -> dict:
