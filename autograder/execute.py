@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from .assignment import Assignment
 from .guard import Guard, bound_names, builtins_used, parse
-from .session import Limits, Session
+from .session import STUCK, Limits, Session
 
 GUARD_TIMEOUT = 15.0
+TIME_LIMIT = "the notebook reached its time limit"
 NO_ANSWER = "(the grader's integrity check got no answer from the kernel)"
 
 
@@ -51,15 +52,16 @@ def run_notebook(nb, assignment: Assignment, limits: Limits) -> NotebookRun:
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
-                run.cells[index] = CellRun("not_run", note="the notebook reached its time limit")
+                run.cells[index] = CellRun("not_run", note=TIME_LIMIT)
                 continue
             spec = assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id"))
             run.cells[index] = _run_cell(kernel, guard, index, cell, spec, min(limits.cell_timeout, left), run)
             if left <= limits.cell_timeout and run.cells[index].status == "timeout":
-                run.cells[index].note = "the notebook reached its time limit"
-                run.flags.append(f"the notebook reached its time limit ({limits.notebook_timeout:.0f} s)")
+                run.cells[index].note = TIME_LIMIT
             if kernel.stuck and time.monotonic() < deadline:
                 _restart(kernel, guard, nb, index, run, deadline)
+        if any(c.note == TIME_LIMIT for c in run.cells.values()):
+            run.flags.append(f"{TIME_LIMIT} ({limits.notebook_timeout:.0f} s): the cells after it were not run")
     return run
 
 
@@ -85,6 +87,9 @@ def _run_cell(kernel: Session, guard: Guard, index: int, cell, spec, timeout: fl
         if before["changed"] != [NO_ANSWER]:
             run.patched.update(before["changed"])
             run.shadowed.update(before["shadowed"])
+        if kernel.dead or kernel.stuck:  # the check itself got no answer
+            run.flags.append(f"the kernel stopped answering before cell {index + 1}: it was restarted")
+            return CellRun("died" if kernel.dead else "timeout", note=kernel.death or STUCK)
     reply = kernel.execute(cell.source, timeout)
     cell.outputs = reply.outputs
     if reply.content:
@@ -107,7 +112,10 @@ def _report(run: NotebookRun, reply, index: int, spec, timeout: float) -> None:
     name = f"cell {index + 1}" + (f" ('{spec.grade_id}')" if spec else "")
     if reply.dropped:
         run.flags.append(f"{name} printed too much: {reply.dropped:,} bytes of output were dropped")
-    if reply.status == "timeout" and not (spec and spec.is_test):
+    if reply.status == "timeout" and reply.note == STUCK:
+        run.flags.append(f"{name} ran past {timeout:.0f} s and {STUCK}: the kernel was restarted "
+                         "and the cells before it were run again")
+    elif reply.status == "timeout" and not (spec and spec.is_test):
         run.flags.append(f"{name} ran past {timeout:.0f} s and was interrupted")
     if reply.status == "died":
         run.flags.append(f"{reply.note} while {name} ran: the cells after it were not run")
@@ -116,8 +124,6 @@ def _report(run: NotebookRun, reply, index: int, spec, timeout: float) -> None:
 def _restart(kernel: Session, guard: Guard, nb, upto: int, run: NotebookRun, deadline: float) -> None:
     """A fresh kernel, brought back to where the stuck one was by re-running the cells that
     finished (their recorded outputs are kept; the re-run's are dropped)."""
-    run.flags.append(f"cell {upto + 1} did not stop when interrupted: the kernel was restarted "
-                     "and the cells before it were run again")
     kernel.restart()
     _install(kernel, guard, kernel.limits.kernel_name)
     for index, cell in enumerate(nb.cells[:upto]):

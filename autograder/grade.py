@@ -41,9 +41,7 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
                      limits: Limits | None = None) -> Graded:
     limits = limits or Limits()
     started = time.monotonic()
-    result = R.Result(student_id, assignment.assignment_id, R.GRADED, max_score=assignment.max_score,
-                      fingerprint=fingerprint(notebook_bytes, assignment, limits),
-                      kernel={"name": limits.kernel_name, "python": None, "torch": None, "cuda_device": None})
+    result = _new_result(student_id, assignment, limits, notebook_bytes)
     notebook = None
     try:
         nb, repairs = read_notebook(notebook_bytes)
@@ -73,11 +71,16 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
 
 def not_readable(student_id: str, assignment: Assignment, reason: str, limits: Limits | None = None) -> Graded:
     """The invalid result for a submission whose file could not even be read."""
-    limits = limits or Limits()
-    result = R.Result(student_id, assignment.assignment_id, R.INVALID, max_score=assignment.max_score,
-                      fingerprint=fingerprint(reason.encode(), assignment, limits), output=f"Not graded: {reason}.",
-                      kernel={"name": limits.kernel_name, "python": None, "torch": None, "cuda_device": None})
+    result = _new_result(student_id, assignment, limits or Limits(), reason.encode())
+    result.status, result.output = R.INVALID, f"Not graded: {reason}."
     return Graded(result.to_dict(), None)
+
+
+def _new_result(student_id: str, assignment: Assignment, limits: Limits, fingerprinted: bytes) -> R.Result:
+    """A result with no tests yet, and a kernel description until a kernel has run."""
+    return R.Result(student_id, assignment.assignment_id, R.GRADED, max_score=assignment.max_score,
+                    fingerprint=fingerprint(fingerprinted, assignment, limits),
+                    kernel={"name": limits.kernel_name, "python": None, "torch": None, "cuda_device": None})
 
 
 def _summary(result: R.Result) -> str:

@@ -21,6 +21,7 @@ POLL = 0.05  # seconds between looks at the kernel's channels
 WATCH_EVERY = 0.2  # seconds between looks at the process (alive? memory?)
 MAX_TRACEBACK_LINES = 60
 MAX_LINE = 2_000
+STUCK = "did not stop when interrupted"
 
 
 @dataclass
@@ -147,7 +148,7 @@ class Session:
                 if timed_out or self.death:  # the interrupt was not answered in time
                     self.stuck = not self.death
                     return self._done(started, "died" if self.death else "timeout", outputs, None,
-                                      self.death or "did not stop when interrupted")
+                                      self.death or STUCK)
                 timed_out, deadline = True, now + self.limits.interrupt_grace
                 self.km.interrupt_kernel()
             if now >= next_watch:

@@ -1,0 +1,60 @@
+"""Fixtures for the autograder's tests: a scratch copy of the course and a way to grade in it.
+
+The real lesson08 source is released into a temporary course (its own gradebook.db), so the
+tests never touch the working tree's gradebook and can run beside other work.
+"""
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course import ROOT, fill_in, reference_answers
+
+SAMPLES = ROOT / "samples" / "lesson08"
+FAST = dict(cell_timeout=4.0, notebook_timeout=60.0, interrupt_grace=2.0)
+
+
+@pytest.fixture(scope="session")
+def ag_course(tmp_path_factory):
+    """(course root, CourseDirectory, Assignment) for a scratch copy of the course."""
+    from autograder import assignment, course
+    root = tmp_path_factory.mktemp("ag-course")
+    shutil.copytree(ROOT / "source", root / "source")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    coursedir = course.load(root)
+    return root, coursedir, assignment.load(coursedir, "lesson08")
+
+
+@pytest.fixture(scope="session")
+def ag_assignment(ag_course):
+    return ag_course[2]
+
+
+@pytest.fixture(scope="session")
+def ag_answers():
+    return reference_answers()
+
+
+def notebook_bytes(nb) -> bytes:
+    return nbformat.writes(nb).encode()
+
+
+def submission(**answers_over) -> bytes:
+    """The release filled in with the reference answers, some replaced."""
+    return notebook_bytes(fill_in({**reference_answers(), **answers_over}))
+
+
+def grade(assignment, data: bytes, **limits):
+    """grade_submission with short test limits; returns the Graded."""
+    from autograder.grade import grade_submission
+    from autograder.session import Limits
+    return grade_submission(data, assignment, "student", Limits(**{**FAST, **limits}))
+
+
+def by_name(results: dict) -> dict:
+    return {t["name"]: t for t in results["tests"]}
+
+
+def outcomes(results: dict) -> dict:
+    return {t["name"]: t["extra_data"]["outcome"] for t in results["tests"]}
