@@ -110,11 +110,11 @@ def wait_kernel_idle(page, timeout_ms=RUN_TIMEOUT_MS, settle_s=0.5):
 
 
 def select_cell(page, index):
-    """Select a cell in command mode, as a click in the margin left of it does."""
-    target = cell(page, index)
-    target.scroll_into_view_if_needed()
-    target.locator(".jp-Cell-inputCollapser, .jp-InputPrompt").first.click()
+    """Select a cell in command mode, as a click on its prompt ("[ ]:") does."""
+    target = show_cell(page, index)
+    target.locator(".jp-InputPrompt").first.click()
     page.keyboard.press("Escape")
+    page.wait_for_function(f"() => window.jupyterapp.shell.currentWidget.content.activeCellIndex === {index}")
 
 
 def replace_cell_text(page, index, text, markdown=False):

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import course
-from lab_helpers import (menu, notebook_state, open_lab, open_notebook, replace_cell_text, save,
-                         select_cell, show_cell, wait_kernel_idle, wait_until_ran, cell)
+from lab_helpers import (cell, menu, notebook_state, open_notebook, replace_cell_text, save, select_cell,
+                         show_cell, wait_kernel_idle, wait_until_ran)
 
 pytestmark = pytest.mark.browser
 
@@ -35,23 +35,6 @@ def release(course_copy):
     target = course_copy / NOTEBOOK
     shutil.copy(course.RELEASE, target)
     return target
-
-
-def test_lab_has_nbgrader_extensions(page, lab_server, shot):
-    """`make lab`'s JupyterLab has nbgrader's menu (assignment list, formgrader, create assignment)."""
-    open_lab(page, lab_server, "extensions")
-    page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
-    items = page.locator(".lm-Menu").last
-    for label in ("Assignment List", "Formgrader", "Create assignment"):
-        assert items.get_by_role("menuitem", name=label).count() == 1, f"no '{label}' in the Nbgrader menu"
-    shot(page, "lab-01-nbgrader-menu")
-    page.keyboard.press("Escape")
-    # The create-assignment sidebar and the assignment list panel open.
-    page.locator(".lm-TabBar-tab", has_text="Create Assignment").first.wait_for()
-    menu(page, "Nbgrader", "Assignment List")
-    page.locator(".lm-TabBar-tab", has_text="Assignments").first.wait_for()
-    page.get_by_text("Released assignments").first.wait_for()
-    shot(page, "lab-02-assignment-list")
 
 
 def test_release_runs_and_visible_tests_fail_clearly(page, lab_server, release, shot):
