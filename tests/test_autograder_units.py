@@ -1,0 +1,86 @@
+"""Small pieces of the autograder that need no kernel: guard helpers, output budget, progress,
+results and grades.csv, atomic writes."""
+import io
+
+from autograder import results as R
+from autograder.batch import grades_csv
+from autograder.cli import grade_table
+from autograder.files import remove_partials, write_atomic
+from autograder.guard import bound_names, builtins_used, parse
+from autograder.progress import Progress
+from autograder.session import Outputs
+
+
+def test_bound_names_are_what_a_setup_cell_defines():
+    source = "import numpy as np\nimport torch\nfrom torch import nn\nimport os.path\nx = 1\n" \
+             "def helper():\n    inner = 2\nclass K: pass\nfor i in range(3): pass"
+    assert bound_names(source) == ["K", "helper", "nn", "np", "os", "torch", "x"]
+    assert bound_names("this is ( not python") == []
+
+
+def test_builtins_used_are_the_builtins_a_test_reads():
+    assert builtins_used("assert isinstance(x, bool)\nlen = 3\nprint(type(y))") == ["bool", "isinstance", "print", "type"]
+
+
+def test_an_unreadable_guard_answer_is_none():
+    assert parse({"user_expressions": {"r": {"status": "ok", "data": {"text/plain": "'{\"changed\": []}'"}}}}) == {"changed": []}
+    assert parse({"user_expressions": {"r": {"status": "error"}}}) is None
+    assert parse({"user_expressions": {"r": {"status": "ok", "data": {"text/plain": "not json"}}}}) is None
+    assert parse(None) is None
+
+
+def stream(text, name="stdout"):
+    return {"msg_type": "stream", "content": {"name": name, "text": text}, "header": {"msg_type": "stream"}}
+
+
+def test_outputs_are_coalesced_and_cut_at_the_budget_but_errors_are_kept():
+    outputs = Outputs(cell_budget=100, notebook_left=10_000)
+    for _ in range(50):
+        outputs.add(stream("0123456789"))
+    outputs.add({"msg_type": "error", "header": {"msg_type": "error"},
+                 "content": {"ename": "E", "evalue": "v", "traceback": ["line"] * 500}})
+    items = outputs.finish()
+    assert items[0].text.startswith("0123456789" * 10) and len(items[0].text) == 100
+    assert items[1].output_type == "error" and len(items[1].traceback) <= 60
+    assert "output truncated: 400 more bytes" in items[2].text
+    assert outputs.used == 100
+
+
+def test_progress_redraws_a_bar_on_a_terminal_and_prints_lines_otherwise():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    result = {"score": 3, "extra_data": {"max_score": 4, "status": "graded"}}
+    tty, plain = Terminal(), io.StringIO()
+    for out in (tty, plain):
+        progress = Progress(2, out)
+        for student in ("ann", "ben"):
+            progress.start(student)
+            progress.done(student, result, reused=student == "ben")
+        progress.finish()
+    assert "\r" in tty.getvalue() and "[###############...............] 1/2" in tty.getvalue()
+    assert plain.getvalue().splitlines()[:2] == ["[1/2] ann: 3/4 graded", "[2/2] ben: 3/4 graded (kept from an earlier run)"]
+
+
+def test_results_follow_gradescope_and_grades_csv_has_one_row_each():
+    result = R.Result("ann", "lesson08", R.GRADED, max_score=3.0)
+    result.tests = [R.TestResult("t_basic", 1.0, 1.0, R.PASSED), R.TestResult("t_more", 0.0, 2.0, R.TIMEOUT, "x" * 10_000, True)]
+    result.flag("a flag")
+    result.flag("a flag")
+    data = result.to_dict()
+    assert data["score"] == 1.0 and data["extra_data"]["flags"] == ["a flag"]
+    assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
+    assert data["tests"][1]["extra_data"] == {"outcome": "timeout", "hidden": True}
+    assert len(data["tests"][1]["output"]) < 4_100
+    invalid = R.Result("ben", "lesson08", R.INVALID, max_score=3.0).to_dict()
+    text = grades_csv({"ben": invalid, "ann": data})
+    assert text.splitlines() == ["student_id,score,max_score,status,flags", "ann,1.0,3.0,graded,a flag",
+                                 "ben,0,3.0,invalid,"]
+    assert grade_table({"ann": data}).splitlines()[1].split() == ["ann", "1", "3", "graded", "1"]
+
+
+def test_atomic_writes_leave_no_partial_files(tmp_path):
+    write_atomic(tmp_path / "a.json", "{}")
+    (tmp_path / ".a.json.x.partial").write_text("half")
+    remove_partials(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]

@@ -1,0 +1,191 @@
+"""`python -m autograder grade` end to end on the shipped samples: outputs, gradebook,
+agreement with `nbgrader autograde`, zips, reruns and interrupted runs."""
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder_fixtures import SAMPLES
+from course import autograde, bin_path, scratch_course
+
+pytestmark = pytest.mark.slow
+STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
+
+
+def command(root, submissions, out, *extra):
+    return [sys.executable, "-m", "autograder", "grade", "lesson08", "--submissions", str(submissions),
+            "--out", str(out), "--course", str(root), "--cell-timeout", "5", *extra]
+
+
+def run(root, submissions, out, *extra):
+    env = {**os.environ, "PATH": bin_path()}
+    return subprocess.run(command(root, submissions, out, *extra), cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def load(out, student):
+    return json.loads((out / student / "results.json").read_text())
+
+
+def comparable(results):
+    """A results dict without what differs between two gradings of the same notebook."""
+    results = json.loads(json.dumps(results))
+    results.pop("execution_time")
+    results["extra_data"].pop("origin", None)
+    return results
+
+
+@pytest.fixture(scope="module")
+def demo(ag_course, tmp_path_factory):
+    root = ag_course[0]
+    out = tmp_path_factory.mktemp("demo-out")
+    first = run(root, SAMPLES, out)
+    assert first.returncode == 0, first.stderr
+    snapshot = {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")}
+    return root, out, first, snapshot
+
+
+def test_every_sample_gets_a_result_and_the_table_is_printed(demo):
+    _, out, first, _ = demo
+    for student in STUDENTS:
+        assert student in first.stdout
+        assert (out / student / "results.json").is_file() and (out / student / "feedback.html").is_file()
+    assert "[5/5]" in first.stderr and "report:" in first.stdout
+
+
+def test_sample_scores_tell_the_students_apart(demo):
+    out = demo[1]
+    scores = {s: load(out, s)["score"] for s in STUDENTS}
+    assert scores["alice"] == 28 and scores["erin"] == 0
+    assert scores["alice"] > scores["bob"] > scores["dave"] and scores["bob"] > scores["carol"]
+    assert load(out, "erin")["extra_data"]["status"] == "invalid"
+    assert "not valid JSON" in load(out, "erin")["output"]
+    dave = "\n".join(load(out, "dave")["extra_data"]["flags"])
+    assert "numpy.allclose" in dave and "to_numpy_basic" in dave and "points 50" in dave
+    carol = load(out, "carol")
+    assert any("ran past 5 s" in f for f in carol["extra_data"]["flags"])
+
+
+def test_grades_csv_has_a_row_for_every_submission(demo):
+    rows = list(csv.DictReader((demo[1] / "grades.csv").open()))
+    assert [r["student_id"] for r in rows] == STUDENTS
+    assert set(rows[0]) == {"student_id", "score", "max_score", "status", "flags"}
+    assert {r["student_id"]: r["status"] for r in rows}["erin"] == "invalid"
+    assert "numpy.allclose" in {r["student_id"]: r["flags"] for r in rows}["dave"]
+
+
+def test_feedback_shows_no_hidden_test_and_the_report_has_plots(demo, ag_assignment):
+    out = demo[1]
+    visible = "\n".join(spec.visible_source for spec in ag_assignment.cells)
+    hidden = [line.strip() for spec in ag_assignment.cells if spec.hidden
+              for line in spec.source.split("\n") if line.strip() and line.strip() not in visible]
+    assert len(hidden) > 20
+    for student in STUDENTS:
+        page = (out / student / "feedback.html").read_text()
+        assert not [line for line in hidden if len(line) > 15 and line in page], student
+    report = (out / "report.html").read_text()
+    assert report.count("<img") >= 2 and "dave" in report
+
+
+def test_results_are_recorded_in_the_gradebook_for_formgrader(demo, ag_assignment):
+    root, out = demo[0], demo[1]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "lesson08") as gb:
+        for student in STUDENTS:
+            notebook = gb.find_submission_notebook("lesson08", "lesson08", student)
+            grades = {g.name: g for g in notebook.grades}
+            tests = {t["name"]: t for t in load(out, student)["tests"]}
+            for name, grade in grades.items():
+                if name == "written_error_order":
+                    continue
+                assert grade.auto_score == (tests[name]["score"] if tests else 0), (student, name)
+        alice = {g.name: g for g in gb.find_submission_notebook("lesson08", "lesson08", "alice").grades}
+        assert alice["written_error_order"].needs_manual_grade and alice["written_error_order"].auto_score is None
+    graded = nbformat.read(root / "autograded" / "alice" / "lesson08" / "lesson08.ipynb", as_version=4)
+    assert any("### BEGIN HIDDEN TESTS" in c.source for c in graded.cells)
+    assert not (root / "autograded" / "erin").exists()
+
+
+def test_scores_agree_with_nbgrader_autograde(demo, tmp_path):
+    out = demo[1]
+    students = {s: nbformat.read(SAMPLES / f"{s}.ipynb", as_version=4) for s in ("alice", "bob")}
+    theirs = autograde(scratch_course(tmp_path), students)
+    for student, scores in theirs.items():
+        ours = {t["name"]: t for t in load(out, student)["tests"]}
+        for name, score in scores.items():
+            expected = None if ours[name]["extra_data"]["outcome"] == "manual" else ours[name]["score"]
+            assert score == expected, (student, name)
+
+
+def test_running_the_same_command_twice_changes_nothing(demo):
+    root, out, _, snapshot = demo
+    again = run(root, SAMPLES, out)
+    assert again.returncode == 0
+    assert again.stderr.count("kept from an earlier run") == len(STUDENTS)
+    assert {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")} == snapshot
+
+
+def test_a_zip_in_nbgrader_layout_grades_the_same(demo, tmp_path):
+    root, out = demo[0], demo[1]
+    archive = tmp_path / "bulk.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for student in ("alice", "erin"):
+            z.write(SAMPLES / f"{student}.ipynb", f"submitted/{student}/lesson08/lesson08.ipynb")
+    zipped_out = tmp_path / "out"
+    result = run(root, archive, zipped_out)
+    assert result.returncode == 0, result.stderr
+    for student in ("alice", "erin"):
+        assert comparable(load(zipped_out, student)) == comparable(load(out, student))
+
+
+def wait_for(path, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+def test_an_interrupted_run_resumes_without_losing_or_duplicating_anyone(demo, tmp_path):
+    root, out = demo[0], demo[1]
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for student in ("alice", "bob", "dave"):
+        shutil.copy(SAMPLES / f"{student}.ipynb", subs)
+    resumed = tmp_path / "out"
+    env = {**os.environ, "PATH": bin_path()}
+    ctrl_c = subprocess.Popen(command(root, subs, resumed), cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(resumed / "alice" / "results.json")
+    ctrl_c.send_signal(signal.SIGINT)
+    _, err = ctrl_c.communicate(timeout=60)
+    assert ctrl_c.returncode == 130 and "interrupted" in err
+    killed = subprocess.Popen(command(root, subs, resumed), cwd=root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(resumed / "bob" / "results.json")
+    killed.kill()  # kill -9
+    killed.wait()
+    final = run(root, subs, resumed)
+    assert final.returncode == 0, final.stderr
+    assert final.stderr.count("kept from an earlier run") >= 2
+    rows = list(csv.DictReader((resumed / "grades.csv").open()))
+    assert [r["student_id"] for r in rows] == ["alice", "bob", "dave"]
+    for student in ("alice", "bob", "dave"):
+        assert comparable(load(resumed, student)) == comparable(load(out, student))
+    assert not list(resumed.glob("**/.*.partial"))
+
+
+def test_a_run_that_cannot_start_exits_non_zero(ag_course, tmp_path):
+    root = ag_course[0]
+    missing = run(root, tmp_path / "nowhere", tmp_path / "out")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    empty = run(root, tmp_path / "empty", tmp_path / "out")
+    assert empty.returncode == 1 and "no lesson08.ipynb submissions" in empty.stderr
