@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 
-import nbformat
 import pytest
 import torch
 
