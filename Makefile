@@ -8,7 +8,7 @@ ASSIGNMENT := lesson08
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test release lab clean-notebooks clean
+.PHONY: demo test test-gpu release lab browser-setup clean-notebooks clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,18 @@ release: $(VENV)/.installed
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
 	@echo "release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb generated from source/$(ASSIGNMENT)/"
 
-## test: the whole suite: nbval on notebooks/, the assignment, its mutants, the autograder
-test: $(VENV)/.installed
+## browser-setup: Debian's Chromium and a Hangul font for the browser tests (apt, once; silent after)
+browser-setup:
+	tools/browser_setup.sh
+
+## test: the whole suite: nbval on notebooks/, the assignment, its mutants, the autograder, the browser tests
+test: $(VENV)/.installed browser-setup
 	$(PY) -m pytest
 
-## lab: open the course in JupyterLab on the course's kernel
+## lab: JupyterLab 4 on 127.0.0.1 for the course, with nbgrader's extensions, on the course's kernel
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
+	$(BIN)/jupyter lab --config=jupyter_server_config.py $(if $(filter 0,$(shell id -u)),--allow-root) \
+		release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 
 ## clean-notebooks: strip execution noise from the committed notebooks
 clean-notebooks: $(VENV)/.installed
