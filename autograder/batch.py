@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
 from . import assignment as assignment_module, course, gradebook, results as R
 from .feedback import render_feedback
 from .files import remove_partials, write_atomic
@@ -45,6 +47,10 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             raise BatchError(f"another grading run is writing to {out}") from None
         remove_partials(out)
         coursedir = course.load(course_root)
+        try:
+            KernelSpecManager().get_kernel_spec(limits.kernel_name)
+        except NoSuchKernel:
+            raise BatchError(f"no Jupyter kernel named {limits.kernel_name!r} is installed") from None
         try:
             assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
             subs = discover(submissions_path, assignment_id, assignment.notebook_id)

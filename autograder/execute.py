@@ -36,6 +36,7 @@ class NotebookRun:
     flags: list = field(default_factory=list)
     patched: set = field(default_factory=set)  # everything the guard put back, anywhere
     shadowed: set = field(default_factory=set)  # builtins the notebook redefined, hidden from tests
+    pins: dict = field(default_factory=dict)  # cell index -> names a read-only cell bound
 
 
 def run_notebook(nb, assignment: Assignment, limits: Limits) -> NotebookRun:
@@ -77,7 +78,7 @@ def _install(kernel: Session, guard: Guard, kernel_name: str) -> dict:
 def _guard(kernel: Session, expression: str) -> dict:
     reply = kernel.execute("", GUARD_TIMEOUT, silent=True, user_expressions={"r": expression})
     answer = parse(reply.content) if reply.status == "ok" else None
-    return answer if answer is not None else {"changed": [NO_ANSWER], "shadowed": [], "pinned": []}
+    return answer if answer is not None else {"changed": [NO_ANSWER], "shadowed": []}
 
 
 def _run_cell(kernel: Session, guard: Guard, index: int, cell, spec, timeout: float, run: NotebookRun) -> CellRun:
@@ -103,7 +104,8 @@ def _run_cell(kernel: Session, guard: Guard, index: int, cell, spec, timeout: fl
         result.tampered = after["changed"]
         run.patched.update(c for c in after["changed"] if c != NO_ANSWER)
     elif spec is not None and spec.locked:
-        _guard(kernel, guard.pin(bound_names(cell.source)))
+        run.pins[index] = bound_names(cell.source)
+        _guard(kernel, guard.pin(run.pins[index]))
     return result
 
 
@@ -126,6 +128,7 @@ def _restart(kernel: Session, guard: Guard, nb, upto: int, run: NotebookRun, dea
     finished (their recorded outputs are kept; the re-run's are dropped)."""
     kernel.restart()
     _install(kernel, guard, kernel.limits.kernel_name)
+    output_used = kernel.output_used  # what the re-run prints is dropped: it does not count
     for index, cell in enumerate(nb.cells[:upto]):
         done = run.cells.get(index)
         if done is None or done.status not in ("ok", "error"):
@@ -134,9 +137,9 @@ def _restart(kernel: Session, guard: Guard, nb, upto: int, run: NotebookRun, dea
         if left <= 0 or kernel.dead or kernel.stuck:
             break
         kernel.execute(cell.source, min(kernel.limits.cell_timeout, left))
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("locked") and not meta.get("grade") and not kernel.dead:
-            _guard(kernel, guard.pin(bound_names(cell.source)))
+        if index in run.pins and not (kernel.dead or kernel.stuck):
+            _guard(kernel, guard.pin(run.pins[index]))
+    kernel.output_used = output_used
     if kernel.stuck:  # a cell that finished before hangs now: give up on this kernel
         kernel.shutdown()
         kernel.death = "the kernel had to be restarted and could not be brought back"

@@ -95,9 +95,9 @@ def _choose_duplicates(nb, assignment: Assignment, out: Restored) -> set:
 
 
 def _restore_cell(cell, spec: CellSpec, out: Restored) -> None:
-    meta = cell.metadata["nbgrader"]
-    changed = [f"{key} {meta.get(key)!r} → {spec.metadata().get(key)!r}" for key in COMPARED
-               if key in spec.metadata() and _differs(meta.get(key), spec.metadata()[key])]
+    meta, wanted = cell.metadata["nbgrader"], spec.metadata()
+    changed = [f"{key} {meta.get(key)!r} → {wanted[key]!r}" for key in COMPARED
+               if key in wanted and _differs(meta.get(key), wanted[key])]
     if cell.cell_type != spec.cell_type:
         changed.append(f"cell type {cell.cell_type} → {spec.cell_type}")
         source = cell.source
@@ -107,7 +107,7 @@ def _restore_cell(cell, spec: CellSpec, out: Restored) -> None:
     if changed:
         out.flags.append(f"cell '{spec.grade_id}' had its nbgrader settings changed "
                          f"({', '.join(changed)}): restored from the source")
-    cell.metadata["nbgrader"] = spec.metadata()
+    cell.metadata["nbgrader"] = wanted
     if spec.locked:
         if cell.source not in (spec.visible_source, spec.source):
             kind = "test cell" if spec.is_test else "read-only cell"
@@ -117,12 +117,12 @@ def _restore_cell(cell, spec: CellSpec, out: Restored) -> None:
 
 
 def _differs(old, new) -> bool:
-    if isinstance(new, float) or isinstance(old, (int, float)) and not isinstance(old, bool):
-        try:
-            return float(old) != float(new)
-        except (TypeError, ValueError):
-            return True
-    return bool(old) != bool(new) if isinstance(new, bool) else old != new
+    if isinstance(new, bool):
+        return bool(old) != new
+    try:
+        return float(old) != float(new)
+    except (TypeError, ValueError):
+        return True
 
 
 def _put_back_missing(nb, assignment: Assignment, out: Restored) -> None:

@@ -145,10 +145,9 @@ class Session:
             if now >= deadline:
                 if reply is not None:  # the answer came; some output may be lost in flight
                     break
-                if timed_out or self.death:  # the interrupt was not answered in time
-                    self.stuck = not self.death
-                    return self._done(started, "died" if self.death else "timeout", outputs, None,
-                                      self.death or STUCK)
+                if timed_out:  # the interrupt was not answered in time
+                    self.stuck = True
+                    return self._done(started, "timeout", outputs, None, STUCK)
                 timed_out, deadline = True, now + self.limits.interrupt_grace
                 self.km.interrupt_kernel()
             if now >= next_watch:

@@ -84,3 +84,12 @@ def test_atomic_writes_leave_no_partial_files(tmp_path):
     (tmp_path / ".a.json.x.partial").write_text("half")
     remove_partials(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_the_samples_are_current_with_the_release():
+    import importlib.util
+    from course import ROOT
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "samples" / "make_samples.py")
+    make_samples = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_samples)
+    assert make_samples.main(["--check"]) == 0, "run: python samples/make_samples.py"

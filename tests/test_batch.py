@@ -189,3 +189,5 @@ def test_a_run_that_cannot_start_exits_non_zero(ag_course, tmp_path):
     (tmp_path / "empty").mkdir()
     empty = run(root, tmp_path / "empty", tmp_path / "out")
     assert empty.returncode == 1 and "no lesson08.ipynb submissions" in empty.stderr
+    no_kernel = run(root, SAMPLES, tmp_path / "out", "--kernel", "no-such-kernel")
+    assert no_kernel.returncode == 1 and "no-such-kernel" in no_kernel.stderr
