@@ -19,9 +19,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	$(PY) -c "from autograder import kernel; print('grading kernel:', kernel.install())"
 	touch $@
 
-## demo: set everything up, release the assignment, check the reference solution
+## demo: set everything up, release the assignment, check the reference solution, grade the samples
 demo: $(VENV)/.installed release
 	$(PY) tools/check_reference.py $(ASSIGNMENT)
+	$(PY) -m autograder grade $(ASSIGNMENT) --submissions samples/$(ASSIGNMENT) --out demo-output --cell-timeout 10
 
 ## release: regenerate release/ from source/ with nbgrader (commit the result)
 release: $(VENV)/.installed
