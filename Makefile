@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "PyTorch course (Python 3.11)"
-	$(PY) -c "from autograder import kernel; print('grading kernel:', kernel.install())"
+	$(PY) -m autograder kernel install
 	touch $@
 
 ## demo: set everything up, release the assignment, check the reference solution, grade the samples
@@ -36,6 +36,11 @@ browser-setup:
 ## test: the whole suite: nbval on notebooks/, the assignment, its mutants, the autograder, the browser tests
 test: $(VENV)/.installed browser-setup
 	$(PY) -m pytest
+
+## test-gpu: on a CUDA machine: doctor, then the reference and GPU mutants graded on the CUDA kernel
+test-gpu: $(VENV)/.installed
+	$(PY) -m autograder doctor
+	$(PY) -m pytest -m gpu -rs
 
 ## lab: JupyterLab 4 on 127.0.0.1 for the course, with nbgrader's extensions, on the course's kernel
 lab: $(VENV)/.installed

@@ -13,19 +13,23 @@ import fcntl
 import io
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-from . import assignment as assignment_module, course, gradebook, results as R
+from . import assignment as assignment_module, course, gradebook, kernel, results as R
 from .feedback import render_feedback
 from .files import remove_partials, write_atomic
+from .gpus import GpuPool, visible_gpus
 from .grade import fingerprint, grade_submission, not_readable
 from .load import InvalidSubmission
+from .merge import merge_gpu_tests
 from .progress import Progress
 from .report import render_report
 from .session import Limits
 from .submissions import SubmissionsError, discover
+from .workers import run_jobs
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")
 
@@ -34,10 +38,28 @@ class BatchError(Exception):
     """The run itself cannot go on (as opposed to one bad submission)."""
 
 
+@dataclass
+class Options:
+    """How a batch runs. `only_gpu`: grade just the tests an earlier run left `needs_gpu`."""
+    regrade: bool = False
+    require_gpu: bool = False
+    only_gpu: bool = False
+    workers: int | None = None  # default: one per GPU, or 1 without GPUs
+
+
+@dataclass
+class Job:
+    sub: object
+    data: bytes | None
+    reason: str | None
+    previous: dict | None  # a provisional result to merge GPU tests into
+
+
 def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits: Limits | None = None,
-              regrade: bool = False, notebook_id: str | None = None, stream=sys.stderr) -> dict:
+              options: Options | None = None, notebook_id: str | None = None, stream=sys.stderr,
+              gpus: list[str] | None = None) -> dict:
     """Grade every submission under `submissions_path`; return {student_id: results dict}."""
-    limits = limits or Limits()
+    limits, options = limits or Limits(), options or Options()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / ".autograder.lock", "w") as lock:
@@ -47,10 +69,10 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             raise BatchError(f"another grading run is writing to {out}") from None
         remove_partials(out)
         coursedir = course.load(course_root)
-        try:
-            KernelSpecManager().get_kernel_spec(limits.kernel_name)
-        except NoSuchKernel:
-            raise BatchError(f"no Jupyter kernel named {limits.kernel_name!r} is installed") from None
+        gpus = visible_gpus() if gpus is None else gpus
+        workers = options.workers or max(len(gpus), 1)
+        pool = GpuPool(gpus, cpu_slots=workers)
+        kernel_info = _check_kernel(limits.kernel_name, pool, options)
         try:
             assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
             subs = discover(submissions_path, assignment_id, assignment.notebook_id)
@@ -58,47 +80,92 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             raise BatchError(str(error)) from None
         if not subs:
             raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}")
-        everyone = {}
+        everyone, jobs = {}, []
         progress = Progress(len(subs), stream)
         with gradebook.open_gradebook(coursedir) as gb:
             for sub in subs:
-                progress.start(sub.student_id)
-                results, reused = _grade_one(sub, assignment, coursedir, gb, out, limits, regrade)
-                everyone[sub.student_id] = results
-                progress.done(sub.student_id, results, reused)
+                job, kept = _plan(sub, assignment, out, limits, options, kernel_info["cuda_available"])
+                if kept is not None:
+                    _record(gb, coursedir, assignment, out, sub.student_id, kept, None, reused=True)
+                    everyone[sub.student_id] = kept
+                    progress.done(sub.student_id, kept, True)
+                else:
+                    jobs.append(job)
+
+            def grade(job, kernel_env):
+                if workers <= 1:
+                    progress.start(job.sub.student_id)
+                if job.data is None:
+                    return not_readable(job.sub.student_id, assignment, job.reason, limits)
+                return grade_submission(job.data, assignment, job.sub.student_id, limits, kernel_env)
+
+            for job, graded in run_jobs(jobs, grade, pool, workers):
+                results = graded.results
+                if job.sub.note:
+                    results["extra_data"]["flags"].append(job.sub.note)
+                results["extra_data"]["origin"] = job.sub.origin
+                if job.previous is not None:
+                    results = merge_gpu_tests(job.previous, results)
+                _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook)
+                everyone[job.sub.student_id] = results
+                progress.done(job.sub.student_id, results, False)
         progress.finish()
         write_atomic(out / "grades.csv", grades_csv(everyone))
         write_atomic(out / "report.html", render_report(everyone))
     return everyone
 
 
-def _grade_one(sub, assignment, coursedir, gb, out: Path, limits: Limits, regrade: bool):
-    """(results, reused?) for one submission, with its files and gradebook entry written."""
-    folder = out / sub.student_id
+def _check_kernel(kernel_name: str, pool: GpuPool, options: Options) -> dict:
+    """What the grading kernel runs on; refuse to start when the run needs CUDA and it has none."""
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        raise BatchError(f"no Jupyter kernel named {kernel_name!r} is installed "
+                         "(python -m autograder kernel install)") from None
+    with pool.lease() as kernel_env:
+        info = kernel.probe(kernel_name, env=kernel_env)
+    if (options.require_gpu or options.only_gpu) and not info["cuda_available"]:
+        wanted = "--only-gpu" if options.only_gpu else "--require-gpu"
+        raise BatchError(f"{wanted}: the grading kernel {kernel_name!r} has no CUDA GPU "
+                         f"(torch {info['torch']}); see python -m autograder doctor")
+    return info
+
+
+def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bool):
+    """(job to grade, None) or (None, results kept from an earlier run)."""
     try:
         data, reason = sub.read(), None
     except InvalidSubmission as problem:
         data, reason = None, str(problem)
+    previous = _previous(out / sub.student_id / "results.json")
+    provisional = previous is not None and previous["extra_data"]["status"] == R.PROVISIONAL
+    if options.only_gpu and previous is not None and not options.regrade:
+        if provisional:
+            return Job(sub, data, reason, previous), None
+        return None, previous
     expected = fingerprint(data if data is not None else reason.encode(), assignment, limits)
-    previous = _previous(folder / "results.json")
-    if not regrade and previous and previous["extra_data"].get("fingerprint") == expected:
-        gradebook.record(gb, coursedir, assignment, previous)
+    up_to_date = previous is not None and previous["extra_data"].get("fingerprint") == expected
+    if up_to_date and not options.regrade and not (provisional and cuda):
+        return None, previous
+    return Job(sub, data, reason, None), None
+
+
+def _record(gb, coursedir, assignment, out: Path, student_id: str, results: dict, notebook,
+            reused: bool = False) -> None:
+    """The gradebook entry, then feedback.html, then results.json last: the mark of a finished student."""
+    folder = out / student_id
+    gradebook.record(gb, coursedir, assignment, results, notebook)
+    if reused:
         if not (folder / "feedback.html").exists():
-            write_atomic(folder / "feedback.html", render_feedback(previous))
-        return previous, True
-    if data is None:
-        graded = not_readable(sub.student_id, assignment, reason, limits)
-    else:
-        graded = grade_submission(data, assignment, sub.student_id, limits)
-    results = graded.results
-    if sub.note:
-        results["extra_data"]["flags"].append(sub.note)
-    results["extra_data"]["origin"] = sub.origin
-    gradebook.record(gb, coursedir, assignment, results, graded.notebook)
+            write_atomic(folder / "feedback.html", render_feedback(results))
+        return
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "feedback.html", render_feedback(results))
     write_atomic(folder / "results.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    return results, False
+
+
+def provisional_count(everyone: dict) -> int:
+    return sum(1 for results in everyone.values() if results["extra_data"]["status"] == R.PROVISIONAL)
 
 
 def _previous(path: Path) -> dict | None:

@@ -1,9 +1,10 @@
-"""`python -m autograder VERB ...`: the command line. `grade` for now."""
+"""`python -m autograder VERB ...`: grade | doctor | kernel install."""
 import argparse
+import shlex
 import sys
 
-from . import results as R
-from .batch import BatchError, grade_all
+from . import kernel, results as R
+from .batch import BatchError, Options, grade_all, provisional_count
 from .session import Limits
 
 DEFAULTS = Limits()
@@ -25,16 +26,40 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, metavar="S")
     grade.add_argument("--memory-limit", type=int, default=DEFAULTS.memory_limit_mb, metavar="MIB")
     grade.add_argument("--regrade", action="store_true", help="grade again even where results are up to date")
+    grade.add_argument("--require-gpu", action="store_true", help="refuse to start unless the kernel has CUDA")
+    grade.add_argument("--only-gpu", action="store_true",
+                       help="on a CUDA kernel, grade only the GPU tests earlier runs in DIR left provisional, and merge")
+    grade.add_argument("--workers", type=int, metavar="N",
+                       help="kernels at once (default: one per visible GPU, else 1); each GPU serves one kernel")
+    doctor = verbs.add_parser("doctor", help="say what grading would run on")
+    doctor.add_argument("--kernel", default=DEFAULTS.kernel_name, help="grading kernelspec (default: %(default)s)")
+    kernel_verb = verbs.add_parser("kernel", help="manage the grading kernel")
+    kernel_actions = kernel_verb.add_subparsers(dest="action", required=True)
+    install = kernel_actions.add_parser("install", help=f"install the {kernel.GRADER_KERNEL} kernelspec")
+    where = install.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="into your user's Jupyter folder")
+    where.add_argument("--prefix", help="into PREFIX/share/jupyter (default: this Python's prefix)")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verb == "doctor":
+        return doctor(args.kernel)
+    if args.verb == "kernel":
+        print(f"installed the grading kernel {kernel.GRADER_KERNEL} in {kernel.install(args.user, args.prefix)}")
+        return 0
+    return grade(args, argv if argv is not None else sys.argv[1:])
+
+
+def grade(args, argv) -> int:
     limits = Limits(kernel_name=args.kernel, cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
+    options = Options(regrade=args.regrade, require_gpu=args.require_gpu, only_gpu=args.only_gpu,
+                      workers=args.workers)
     try:
-        everyone = grade_all(args.course, args.assignment, args.submissions, args.out, limits,
-                             regrade=args.regrade, notebook_id=args.notebook)
+        everyone = grade_all(args.course, args.assignment, args.submissions, args.out, limits, options,
+                             notebook_id=args.notebook)
     except BatchError as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 1
@@ -43,6 +68,21 @@ def main(argv=None) -> int:
         return 130
     print(grade_table(everyone))
     print(f"\nreport: {args.out}/report.html   grades: {args.out}/grades.csv")
+    waiting = provisional_count(everyone)
+    if waiting:
+        again = [word for word in argv if word not in ("--require-gpu", "--only-gpu")] + ["--only-gpu"]
+        print(f"{waiting} submission(s) need their GPU tests graded on a CUDA kernel: run "
+              f"`python -m autograder {shlex.join(again)}` on a GPU machine")
+    return 0
+
+
+def doctor(kernel_name: str) -> int:
+    try:
+        info = kernel.probe(kernel_name)
+    except Exception as error:  # no such kernel, a kernel that will not start, no torch in it
+        print(f"autograder doctor: the grading kernel {kernel_name!r} cannot run: {error}", file=sys.stderr)
+        return 1
+    print(kernel.describe(info, kernel_name))
     return 0
 
 

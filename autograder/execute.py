@@ -39,11 +39,14 @@ class NotebookRun:
     pins: dict = field(default_factory=dict)  # cell index -> names a read-only cell bound
 
 
-def run_notebook(nb, assignment: Assignment, limits: Limits) -> NotebookRun:
-    """Execute `nb` in place (outputs land in its cells) and report how each code cell went."""
+def run_notebook(nb, assignment: Assignment, limits: Limits, kernel_env: dict | None = None) -> NotebookRun:
+    """Execute `nb` in place (outputs land in its cells) and report how each code cell went.
+
+    `kernel_env` adds to the kernel's environment, e.g. the CUDA_VISIBLE_DEVICES of its GPU.
+    """
     run, guard = NotebookRun(), Guard()
     deadline = time.monotonic() + limits.notebook_timeout
-    with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as cwd, Session(limits, cwd) as kernel:
+    with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as cwd, Session(limits, cwd, kernel_env) as kernel:
         run.kernel = _install(kernel, guard, limits.kernel_name)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():

@@ -1,8 +1,8 @@
 """Which GPU each grading kernel may use: one kernel per GPU at a time.
 
 A kernel sees only its GPU through CUDA_VISIBLE_DEVICES, so inside it the GPU is always
-`cuda:0`, as the lesson's error messages expect. Without GPUs every lease is a CPU lease
-(CUDA_VISIBLE_DEVICES is set to "" so a CPU kernel never grabs a GPU by accident).
+`cuda:0`, as the lesson's error messages expect. Without GPUs a lease changes nothing: the
+kernel inherits the grader's environment.
 """
 import os
 import queue
@@ -45,14 +45,14 @@ class GpuPool:
 
     @contextmanager
     def lease(self, timeout: float | None = None):
-        """Environment overrides for one kernel: {"CUDA_VISIBLE_DEVICES": id or ""}."""
+        """Environment overrides for one kernel: {"CUDA_VISIBLE_DEVICES": id}, or {} without GPUs."""
         slot = self._free.get(timeout=timeout)
         if slot:
             with self._lock:
                 assert slot not in self.in_use, f"GPU {slot} leased twice"
                 self.in_use.add(slot)
         try:
-            yield {"CUDA_VISIBLE_DEVICES": slot}
+            yield {"CUDA_VISIBLE_DEVICES": slot} if slot else {}
         finally:
             if slot:
                 with self._lock:

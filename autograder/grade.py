@@ -38,7 +38,7 @@ def fingerprint(notebook_bytes: bytes, assignment: Assignment, limits: Limits) -
 
 
 def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: str = "",
-                     limits: Limits | None = None) -> Graded:
+                     limits: Limits | None = None, kernel_env: dict | None = None) -> Graded:
     limits = limits or Limits()
     started = time.monotonic()
     result = _new_result(student_id, assignment, limits, notebook_bytes)
@@ -48,7 +48,7 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
         restored = restore(nb, assignment)
         for flag in repairs + restored.flags:
             result.flag(flag)
-        run = run_notebook(restored.nb, assignment, limits)
+        run = run_notebook(restored.nb, assignment, limits, kernel_env)
         notebook = restored.nb
         result.kernel = run.kernel
         result.tests, flags = score(assignment, restored, run)

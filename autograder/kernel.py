@@ -5,6 +5,7 @@ own, so the CUDA_VISIBLE_DEVICES that the grader (or the instructor) sets reache
 """
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -52,7 +53,8 @@ def install(user: bool = False, prefix: str | None = None) -> str:
 def probe(kernel_name: str = GRADER_KERNEL, env: dict | None = None, timeout: float = 60) -> dict:
     """Start `kernel_name` and ask it what it runs on."""
     extra = {"env": {**os.environ, **env}} if env else {}
-    manager, client = start_new_kernel(kernel_name=kernel_name, startup_timeout=timeout, **extra)
+    manager, client = start_new_kernel(kernel_name=kernel_name, startup_timeout=timeout,
+                                       stderr=subprocess.DEVNULL, **extra)
     lines = []
     try:
         reply = client.execute_interactive(PROBE, timeout=timeout, store_history=False,

@@ -26,7 +26,7 @@ STUCK = "did not stop when interrupted"
 
 @dataclass
 class Limits:
-    kernel_name: str = "pytorch-course"
+    kernel_name: str = "lesson08-grader"
     cell_timeout: float = 30.0
     notebook_timeout: float = 300.0
     interrupt_grace: float = 5.0
@@ -94,8 +94,8 @@ class Outputs:
 
 
 class Session:
-    def __init__(self, limits: Limits, cwd: str):
-        self.limits, self.cwd = limits, cwd
+    def __init__(self, limits: Limits, cwd: str, env: dict | None = None):
+        self.limits, self.cwd, self.env = limits, cwd, env or {}
         self.km = self.kc = None
         self.stuck = False
         self.output_used = 0
@@ -110,7 +110,7 @@ class Session:
 
     def start(self) -> None:
         self.km = KernelManager(kernel_name=self.limits.kernel_name)
-        env = {**os.environ, "NBGRADER_EXECUTION": "autograde"}
+        env = {**os.environ, **self.env, "NBGRADER_EXECUTION": "autograde"}
         self.km.start_kernel(cwd=self.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              extra_arguments=["--HistoryManager.hist_file=:memory:"])
         self.kc = self.km.blocking_client()

@@ -134,8 +134,10 @@ MUTANTS = [
             '    return TypeError("can\'t convert cuda:0 device type tensor to numpy.")\n'
             "try:\n    tensor.numpy()\nexcept Exception as error:\n    return error\nreturn None",
             ["numpy_error_messages", "numpy_error_gpu"]),
-    _mutant("numpy_error_catches_runtime_only_on_gpu", "numpy_error",
-            "try:\n    tensor.numpy()\nexcept RuntimeError as error:\n    return error\nreturn None",
+    _mutant("numpy_error_grad_first_on_gpu", "numpy_error",
+            "if tensor.is_cuda and tensor.requires_grad:\n"
+            "    tensor = tensor.cpu()  # believes the grad check fires first on the GPU\n"
+            "try:\n    tensor.numpy()\nexcept Exception as error:\n    return error\nreturn None",
             ["numpy_error_gpu"], gpu=True),
 ]
 

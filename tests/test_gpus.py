@@ -14,10 +14,11 @@ def test_visible_gpus_follow_cuda_visible_devices():
     assert visible_gpus({}, count=3) == ["0", "1", "2"]
 
 
-def test_without_gpus_kernels_get_no_gpu():
+def test_without_gpus_kernels_inherit_the_environment():
     pool = GpuPool([], cpu_slots=2)
     with pool.lease() as first, pool.lease() as second:
-        assert first == second == {"CUDA_VISIBLE_DEVICES": ""}
+        assert first == second == {}
+    assert pool.size == 2
 
 
 def test_each_gpu_serves_one_kernel_at_a_time():

@@ -25,8 +25,7 @@ def submissions(mutants):
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
     course = scratch_course(tmp_path_factory.mktemp("course"))
-    mutants = CPU_MUTANTS + (GPU_MUTANTS if torch.cuda.is_available() else [])
-    return autograde(course, submissions(mutants))
+    return autograde(course, submissions(CPU_MUTANTS + GPU_MUTANTS))
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +55,13 @@ def test_gpu_tests_award_nothing_without_cuda(scores):
 @pytest.mark.parametrize("mutant", CPU_MUTANTS, ids=lambda m: m.name)
 def test_cpu_mutant_loses_points(scores, max_points, mutant):
     _assert_loses(scores, max_points, mutant)
+
+
+@pytest.mark.parametrize("mutant", GPU_MUTANTS, ids=lambda m: m.name)
+def test_gpu_mutant_keeps_every_cpu_point(scores, max_points, mutant):
+    """A GPU mutant is wrong only on CUDA: on the CPU tests it scores like the reference."""
+    for grade_id in set(max_points) - GPU_TESTS:
+        assert scores[mutant.name][grade_id] == scores["reference"][grade_id], grade_id
 
 
 @needs_cuda

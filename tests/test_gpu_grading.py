@@ -1,0 +1,191 @@
+"""GPU grading policy, end to end through the CLI: provisional results without CUDA,
+--require-gpu / --only-gpu refusals, the later GPU-only run merged in, one kernel per GPU,
+and `doctor`. The CUDA half runs only where there is a GPU (`make test-gpu`)."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import torch
+
+from autograder.merge import merge_gpu_tests
+from autograder_fixtures import by_name, submission
+from course import bin_path
+from mutants import GPU_MUTANTS
+
+pytestmark = pytest.mark.slow
+CUDA = torch.cuda.is_available()
+GPU_TESTS = {"shares_memory_gpu", "to_numpy_gpu", "predict_numpy_gpu", "numpy_error_gpu"}
+ENV_PROBE = '\nimport os\nprint("kernel GPU:", os.environ.get("CUDA_VISIBLE_DEVICES"))\n'
+
+
+def autograder(*args, env=None, cwd=None):
+    env = {**os.environ, "PATH": bin_path(), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def grade(root, submissions, out, *extra, env=None):
+    return autograder("grade", "lesson08", "--submissions", submissions, "--out", out, "--course", root,
+                      "--cell-timeout", "10", *extra, env=env)
+
+
+def write_class(folder, notebooks):
+    folder.mkdir()
+    for student, data in notebooks.items():
+        (folder / f"{student}.ipynb").write_bytes(data)
+    return folder
+
+
+def results(out, student):
+    return json.loads((out / student / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def cpu_run(ag_course, tmp_path_factory):
+    """Two correct submissions graded on this machine's kernel (no CUDA here: provisional)."""
+    if CUDA:
+        pytest.skip("this machine has CUDA: the provisional path is not taken")
+    folder = write_class(tmp_path_factory.mktemp("class") / "flat",
+                         {"ana": submission(), "ben": submission(to_numpy="def to_numpy(tensor):\n    return tensor.numpy()")})
+    out = tmp_path_factory.mktemp("out")
+    run = grade(ag_course[0], folder, out)
+    assert run.returncode == 0, run.stderr
+    return ag_course[0], folder, out, run
+
+
+def test_without_cuda_gpu_tests_are_needs_gpu_and_the_result_provisional(cpu_run):
+    _, _, out, _ = cpu_run
+    ana = results(out, "ana")
+    assert ana["extra_data"]["status"] == "provisional"
+    assert ana["extra_data"]["kernel"]["cuda_device"] is None
+    tests = by_name(ana)
+    assert tests.pop("written_error_order")["extra_data"]["outcome"] == "failed", "left unanswered"
+    for name, test in tests.items():
+        expected = "needs_gpu" if name in GPU_TESTS else "passed"
+        assert test["extra_data"]["outcome"] == expected, name
+        if name in GPU_TESTS:
+            assert test["score"] == 0 and test["status"] == "failed"
+
+
+def test_the_run_ends_with_the_command_that_grades_the_rest(cpu_run):
+    _, folder, out, run = cpu_run
+    last = run.stdout.strip().splitlines()[-1]
+    assert last.startswith("2 submission(s) need their GPU tests graded on a CUDA kernel")
+    assert "--only-gpu" in last and str(folder) in last and str(out) in last
+
+
+@pytest.mark.parametrize("flag", ["--require-gpu", "--only-gpu"])
+def test_runs_that_need_cuda_refuse_to_start_without_it(cpu_run, tmp_path, flag):
+    root, folder, _, _ = cpu_run
+    refused = grade(root, folder, tmp_path / "out", flag)
+    assert refused.returncode == 1
+    assert f"{flag}: the grading kernel 'lesson08-grader' has no CUDA GPU" in refused.stderr
+    assert not list((tmp_path / "out").glob("*/results.json")), "nothing is graded"
+
+
+def test_a_later_gpu_run_is_merged_into_the_provisional_result(cpu_run):
+    """The merge itself, on CPU: the GPU run's results are this machine's own results for
+    the same notebook with the GPU tests' outcomes set as a CUDA kernel reports them."""
+    _, _, out, _ = cpu_run
+    first = results(out, "ben")
+    gpu_run = json.loads(json.dumps(first))
+    for test in gpu_run["tests"]:
+        if test["name"] in GPU_TESTS:
+            passed = test["name"] != "to_numpy_gpu"
+            test.update(score=test["max_score"] if passed else 0.0, status="passed" if passed else "failed")
+            test["extra_data"]["outcome"] = "passed" if passed else "failed"
+    gpu_run["extra_data"]["kernel"] = {"name": "lesson08-grader", "python": "3.11.7", "torch": "2.13.0",
+                                       "cuda_device": "NVIDIA H200"}
+    gpu_run["extra_data"]["flags"] = ["a flag seen only on the GPU run"]
+    merged = merge_gpu_tests(first, gpu_run)
+    tests = by_name(merged)
+    assert merged["extra_data"]["status"] == "graded"
+    assert merged["score"] == first["score"] + 6, "three GPU tests of 2 points passed"
+    assert tests["to_numpy_gpu"]["extra_data"]["outcome"] == "failed"
+    assert tests["to_numpy_grad"] == by_name(first)["to_numpy_grad"], "CPU tests are kept as graded"
+    assert merged["extra_data"]["kernel"]["cuda_device"] == "NVIDIA H200"
+    assert merged["extra_data"]["graded_without_gpu_on"]["cuda_device"] is None
+    assert "a flag seen only on the GPU run" in merged["extra_data"]["flags"]
+    assert "NVIDIA H200" in merged["output"]
+
+
+def test_a_gpu_run_that_grades_nothing_leaves_the_result_provisional(cpu_run):
+    _, _, out, _ = cpu_run
+    first = results(out, "ana")
+    merged = merge_gpu_tests(first, first)
+    assert merged["extra_data"]["status"] == "provisional" and merged["score"] == first["score"]
+    assert "Still provisional" in merged["output"]
+
+
+def test_each_kernel_gets_one_gpu_of_its_own(ag_course, tmp_path):
+    """With GPUs 0 and 1 visible, two workers grade at once, each kernel seeing only its GPU."""
+    nb = nbformat.reads(submission().decode(), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(ENV_PROBE))
+    data = nbformat.writes(nb).encode()
+    folder = write_class(tmp_path / "class", {f"gpu{i}": data for i in range(4)})
+    run = grade(ag_course[0], folder, tmp_path / "out", env={"CUDA_VISIBLE_DEVICES": "0,1"})
+    assert run.returncode == 0, run.stderr
+    seen = []
+    for i in range(4):
+        graded = nbformat.read(ag_course[0] / "autograded" / f"gpu{i}" / "lesson08" / "lesson08.ipynb", as_version=4)
+        printed = "".join(o.get("text", "") for o in graded.cells[-1].outputs)
+        seen.append(printed.strip().removeprefix("kernel GPU: "))
+    assert set(seen) == {"0", "1"}, f"each kernel sees exactly one of the two GPUs: {seen}"
+
+
+def test_doctor_says_what_grading_runs_on():
+    report = autograder("doctor")
+    assert report.returncode == 0, report.stderr
+    assert f"torch:          {torch.__version__}" in report.stdout
+    if CUDA:
+        assert "GPU tests:      will run" in report.stdout
+    else:
+        assert "CUDA available: no" in report.stdout and "CANNOT run here" in report.stdout
+    missing = autograder("doctor", "--kernel", "no-such-kernel")
+    assert missing.returncode == 1 and "no-such-kernel" in missing.stderr
+
+
+def test_kernel_install_puts_the_grading_kernel_where_asked(tmp_path):
+    done = autograder("kernel", "install", "--prefix", tmp_path)
+    assert done.returncode == 0, done.stderr
+    spec = json.loads((tmp_path / "share/jupyter/kernels/lesson08-grader/kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU; this machine has none")
+def test_on_cuda_the_reference_earns_everything_and_gpu_mutants_lose_their_gpu_points(ag_course, tmp_path):
+    folder = write_class(tmp_path / "class", {
+        "reference": submission(),
+        **{m.name: submission(**{m.function: m.code}) for m in GPU_MUTANTS}})
+    out = tmp_path / "out"
+    run = grade(ag_course[0], folder, out, "--require-gpu")
+    assert run.returncode == 0, run.stderr
+    reference = results(out, "reference")
+    assert reference["extra_data"]["status"] == "graded" and reference["extra_data"]["kernel"]["cuda_device"]
+    auto = [t for t in reference["tests"] if t["extra_data"]["outcome"] != "manual"]
+    assert all(t["score"] == t["max_score"] for t in auto), [t["name"] for t in auto if t["score"] < t["max_score"]]
+    for mutant in GPU_MUTANTS:
+        graded = by_name(results(out, mutant.name))
+        for name, test in by_name(reference).items():
+            expected = 0 if name in mutant.loses else test["score"]
+            assert graded[name]["score"] == expected, f"{mutant.name}: {name}"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU; this machine has none")
+def test_on_cuda_only_gpu_merges_into_a_provisional_run(ag_course, tmp_path):
+    folder = write_class(tmp_path / "class", {"late": submission()})
+    out = tmp_path / "out"
+    first = grade(ag_course[0], folder, out, env={"CUDA_VISIBLE_DEVICES": ""})  # a kernel without CUDA
+    assert first.returncode == 0 and results(out, "late")["extra_data"]["status"] == "provisional"
+    second = grade(ag_course[0], folder, out, "--only-gpu")
+    assert second.returncode == 0, second.stderr
+    merged = results(out, "late")
+    assert merged["extra_data"]["status"] == "graded" and merged["extra_data"]["kernel"]["cuda_device"]
+    rows = {row["student_id"]: row for row in csv.DictReader((out / "grades.csv").open())}
+    assert rows["late"]["status"] == "graded" and float(rows["late"]["score"]) == merged["score"]
