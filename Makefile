@@ -8,7 +8,7 @@ ASSIGNMENT := lesson08
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-gpu release lab browser-setup clean-notebooks clean
+.PHONY: demo test test-gpu bench release lab browser-setup clean-notebooks clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: $(VENV)/.installed browser-setup
 test-gpu: $(VENV)/.installed
 	$(PY) -m autograder doctor
 	$(PY) -m pytest -m gpu -rs
+
+## bench: seconds per notebook and kernel memory when grading (figures, not a test)
+bench: $(VENV)/.installed
+	$(PY) tools/bench_grading.py
 
 ## lab: JupyterLab 4 on 127.0.0.1 for the course, with nbgrader's extensions, on the course's kernel
 lab: $(VENV)/.installed
