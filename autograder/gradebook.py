@@ -32,8 +32,11 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
     for spec in assignment.grade_cells:
         grade = gb.find_grade(spec.grade_id, nb_id, a_id, student)
         test = tests.get(spec.grade_id)
-        grade.auto_score = None if test and R.outcome_of(test) == R.MANUAL else (test or {}).get("score", 0.0)
-        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        auto_score = None if test and R.outcome_of(test) == R.MANUAL else (test or {}).get("score", 0.0)
+        if grade.manual_score is not None and grade.auto_score == auto_score:
+            continue  # graded by hand, and nothing changed since: leave the instructor's verdict
+        grade.auto_score = auto_score
+        grade.needs_manual_grade = grade.manual_score is not None or auto_score is None
     for spec in assignment.cells:
         if spec.solution and spec.grade:  # a written answer: FAILED means left as given
             test = tests.get(spec.grade_id)
