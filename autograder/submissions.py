@@ -19,6 +19,8 @@ from .load import InvalidSubmission
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_ZIP_MEMBERS = 50_000
 IGNORED_PARTS = re.compile(r"^(\.|__MACOSX$)")  # hidden files, .ipynb_checkpoints, macOS resource forks
+# the batch writes these next to the per-student folders (its lock and temp files start with '.', which safe_id strips)
+OUTPUT_NAMES = {"grades.csv", "report.html"}
 
 
 class SubmissionsError(Exception):
@@ -45,8 +47,10 @@ class Submission:
             else:
                 with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as handle:
                     data = handle.read(limit + 1)
-        except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:
-            raise InvalidSubmission(f"the file cannot be read ({error})") from None
+        except EOFError:
+            raise InvalidSubmission(f"{self.origin} cannot be read: it is truncated") from None
+        except Exception as error:  # OSError, and a damaged zip member's zlib.error, BadZipFile (bad CRC), ...
+            raise InvalidSubmission(f"{self.origin} cannot be read: {error}") from None
         if len(data) > limit:
             raise InvalidSubmission(f"the file is larger than {limit // 2**20} MiB")
         return data
@@ -83,7 +87,7 @@ def _zip_files(path: Path) -> list:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:  # a name flagged UTF-8 that is not
         raise SubmissionsError(f"{path} is not a readable zip: {error}") from None
     if len(infos) > MAX_ZIP_MEMBERS:
         raise SubmissionsError(f"{path} has more than {MAX_ZIP_MEMBERS} files")
@@ -109,7 +113,7 @@ def _classify(files, assignment_id: str, notebook: str, base: str, zipped: bool)
             student = nbgrader_students.setdefault(parts[-3], [])
             if parts[-1] == notebook:
                 student.append((parts[-3], where, member))
-        elif name.suffix == ".ipynb" and len(parts) <= 3 and assignment_id not in parts[:-1]:
+        elif name.suffix == ".ipynb" and len(parts) <= 3:
             folder_is_student = len(parts) >= 2 and name.name == notebook
             found.append((parts[-2] if folder_is_student else name.stem, where, member, None))
     for student, notebooks in sorted(nbgrader_students.items()):
@@ -121,9 +125,17 @@ def _classify(files, assignment_id: str, notebook: str, base: str, zipped: bool)
     return found
 
 
+def _utf8(text: str) -> str:
+    """text with the bytes of a file name that is not UTF-8 (os's surrogate escapes) written as \\xff."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte: os never makes one, but never fail
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def safe_id(raw: str) -> str:
     """A student id usable as a folder name: letters (any script), digits, . _ @ -."""
-    text = unicodedata.normalize("NFC", raw)
+    text = unicodedata.normalize("NFC", _utf8(raw))
     text = re.sub(r"[^\w.@-]+", "_", text).strip("._") or "student"
     return text[:100]
 
@@ -133,11 +145,13 @@ def _unique(found) -> list:
     for raw, origin, member, problem in sorted(found, key=lambda f: (safe_id(f[0]), f[1])):
         student_id = base = safe_id(raw)
         number, note = 1, None
-        while student_id in taken:
+        while student_id in taken or student_id.lower() in OUTPUT_NAMES:
             number += 1
             student_id = f"{base}-{number}"
             note = f"another submission also maps to student id '{base}': this one is graded as '{student_id}'"
+            if base.lower() in OUTPUT_NAMES:
+                note = f"student id '{base}' is the name of a class-level output: this one is graded as '{student_id}'"
         taken.add(student_id)
-        path = origin.split("!", 1)[0] if member else origin
-        subs.append(Submission(student_id, origin, path, member, problem, note))
+        path = origin.split("!", 1)[0] if member else origin  # as os and zipfile spell it, to open it
+        subs.append(Submission(student_id, _utf8(origin), path, member, problem and _utf8(problem), note))
     return subs

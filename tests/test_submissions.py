@@ -1,4 +1,7 @@
 """submissions.py: the three layouts, as folders and as zips, ids, size caps, hostile zips."""
+import json
+import os
+import struct
 import zipfile
 
 import pytest
@@ -32,6 +35,9 @@ LAYOUTS = {
     "per-student folders": {"ann/lesson08.ipynb": b"A", "ben/lesson08.ipynb": b"B"},
     "wrapped flat": {"bulk download/ann.ipynb": b"A", "bulk download/ben.ipynb": b"B"},
     "wrapped nbgrader": {"submitted/ann/lesson08/lesson08.ipynb": b"A", "submitted/ben/lesson08/lesson08.ipynb": b"B"},
+    # an LMS download of lesson08.zip: a folder named after the assignment is a wrapper, not nbgrader's
+    "flat in a lesson08 folder": {"lesson08/ann.ipynb": b"A", "lesson08/ben.ipynb": b"B"},
+    "per-student folders in a lesson08 folder": {"lesson08/ann/lesson08.ipynb": b"A", "lesson08/ben/lesson08.ipynb": b"B"},
 }
 
 
@@ -80,3 +86,64 @@ def test_unusable_paths_stop_the_run(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(SubmissionsError):
         discover(tmp_path / "bad.zip", "lesson08")
+
+
+def test_a_path_named_after_the_assignment_holding_a_lesson08_wrapper(tmp_path):
+    files = {"lesson08/ann.ipynb": b"A", "lesson08/ben.ipynb": b"B"}
+    for path in (make(tmp_path / "lesson08", files), zipped(tmp_path, files, "lesson08.zip")):
+        assert [s.student_id for s in discover(path, "lesson08")] == ["ann", "ben"]
+
+
+@pytest.mark.parametrize("damage", ["deflate data", "truncated", "crc"])
+def test_a_damaged_zip_member_is_that_students_invalid_submission(tmp_path, damage):
+    path = tmp_path / "subs.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ann.ipynb", NB)
+        method = zipfile.ZIP_DEFLATED if damage == "deflate data" else zipfile.ZIP_STORED
+        archive.writestr("bob.ipynb", NB * 50, method)
+        bob = archive.getinfo("bob.ipynb")
+    data = bytearray(path.read_bytes())
+    start = bob.header_offset + 30 + len(bob.filename)  # writestr adds no extra field
+    central = data.rindex(b"PK\x01\x02")  # bob's entry in the central directory: the last one
+    if damage == "truncated":  # sizes beyond the end of the file: EOFError
+        data[central + 20:central + 28] = struct.pack("<II", 10**6, 10**6)
+    else:  # zlib.error for deflate, a bad CRC for stored data
+        data[start] ^= 0xFF
+    path.write_bytes(data)
+    ann, bob = discover(path, "lesson08")
+    assert ann.read() == NB
+    with pytest.raises(InvalidSubmission, match=r"subs\.zip!bob\.ipynb cannot be read"):
+        bob.read()
+
+
+def test_undecodable_file_names_give_utf8_ids_and_origins(tmp_path):
+    names = [b"b\xffob.ipynb", b"b\xfeob.ipynb", b"\xffcarl/lesson08/notes.txt"]
+    try:
+        for name in names:
+            make(tmp_path / "subs", {os.fsdecode(name): NB})
+    except (OSError, UnicodeError):
+        pytest.skip("this filesystem only takes valid UTF-8 names")
+    subs = discover(tmp_path / "subs", "lesson08")
+    ids = [s.student_id for s in subs]
+    assert len(set(ids)) == 3 and all(safe_id(i) == i for i in ids)
+    for sub in subs:
+        json.dumps([sub.student_id, sub.origin], ensure_ascii=False).encode("utf-8")
+        try:
+            assert sub.read() == NB
+        except InvalidSubmission as problem:
+            str(problem).encode("utf-8")
+    assert "b\\xffob.ipynb" in " ".join(s.origin for s in subs)
+    zip_path = zipped(tmp_path, {"bé.ipynb": NB, "ann.ipynb": NB})  # é sets the zip's UTF-8 name flag
+    zip_path.write_bytes(zip_path.read_bytes().replace("bé".encode(), b"b\xff\xff"))
+    with pytest.raises(SubmissionsError, match="not a readable zip"):
+        discover(zip_path, "lesson08")
+
+
+def test_ids_never_take_the_names_of_the_class_outputs(tmp_path):
+    path = make(tmp_path, {"grades.csv.ipynb": NB, "report.html.ipynb": NB, "REPORT.HTML.ipynb": NB,
+                           "_.autograder.lock.ipynb": NB, "ann.ipynb": NB})
+    subs = {s.student_id: s for s in discover(path, "lesson08")}
+    assert not {i.lower() for i in subs} & {"grades.csv", "report.html"}
+    assert not any(i.startswith(".") for i in subs)
+    assert {"grades.csv-2", "report.html-2", "ann"} <= set(subs)
+    assert "output" in subs["grades.csv-2"].note and subs["ann"].note is None
