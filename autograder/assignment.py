@@ -94,8 +94,18 @@ class Assignment:
     cells: tuple  # CellSpec, in notebook order
     kernelspec: dict
 
-    def cell(self, grade_id: str) -> CellSpec | None:
-        return self._by_id.get(grade_id)
+    def cell(self, grade_id) -> CellSpec | None:
+        return self._by_id.get(grade_id) if isinstance(grade_id, str) else None
+
+    @cached_property
+    def secret_lines(self) -> frozenset:
+        """Lines of hidden tests that students never received (stripped; short ones skipped)."""
+        hidden, public = set(), set()
+        for spec in self.cells:
+            lines = spec.source.split("\n")
+            hidden.update(lines[number - 1].strip() for number in spec.hidden_lines)
+            public.update(line.strip() for line in spec.visible_source.split("\n"))
+        return frozenset(line for line in hidden - public if len(line) >= 8)
 
     @cached_property
     def _by_id(self) -> dict:

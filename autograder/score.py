@@ -33,7 +33,17 @@ def score(assignment: Assignment, restored: Restored, run: NotebookRun) -> tuple
         if test.outcome == R.FAILED and run.cells.get(index) and run.cells[index].tampered:
             fooled.append(spec.grade_id)
         tests.append(test)
+    for test in tests:  # a student's code can read hidden tests while they run: never echo them
+        test.output = redact(test.output, assignment.secret_lines)
     return tests, _flags(run, fooled)
+
+
+def redact(text: str, secret_lines: frozenset) -> str:
+    text = R.clip(text, R.MAX_TEST_OUTPUT)
+    for line in secret_lines:
+        if line in text:
+            text = text.replace(line, "[a line of a hidden test]")
+    return text
 
 
 def _manual(spec: CellSpec, cell, missing: bool) -> R.TestResult:

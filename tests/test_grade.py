@@ -42,6 +42,11 @@ CASES = {
                                 "    except Exception as error:\n        return error\n\n"
                                 "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                 "while True:\n    pass"}, {}),
+    "leaky": ({  # stashes hidden tests' source while they run, then fails a visible test with it
+        "to_numpy": "_stash = []\ndef to_numpy(tensor):\n    _stash.append(get_ipython().user_ns['_ih'][-1])\n"
+                    "    return tensor.detach().cpu().numpy()",
+        "predict_numpy": "def predict_numpy(model, batch):\n    print('\\n'.join(_stash))\n"
+                         "    raise AssertionError('\\n'.join(_stash))"}, {}),
     "exit": ({"predict_numpy": "import os\ndef predict_numpy(model, batch):\n    os._exit(3)"}, {}),
     "segfault": ({"to_numpy": DEF_TO_NUMPY + "import ctypes\nctypes.string_at(0)"}, {}),
     "memory": ({"to_numpy": DEF_TO_NUMPY + "hog = [np.ones(10**8) for _ in range(200)]"},
@@ -128,10 +133,14 @@ def test_ipython_hooks_builtins_and_rebound_names_cannot_fool_tests(graded):
 
 
 def test_a_hidden_tests_output_never_shows_its_source(graded, ag_assignment):
+    leaked = by_name(results(graded, "leaky"))["predict_numpy_basic"]["output"]
+    assert "[a line of a hidden test]" in leaked, "the stash reached a visible test's message"
     for name in CASES:
         for test in results(graded, name)["tests"]:
+            for line in ag_assignment.secret_lines:
+                assert line not in test["output"], (name, test["name"], line)
             spec = ag_assignment.cell(test["name"])
-            if spec.hidden:
+            if spec.hidden and name != "leaky":  # the leaky stash may echo lines every student has
                 hidden_only = set(spec.source.split("\n")) - set(spec.visible_source.split("\n"))
                 for line in hidden_only:
                     if len(line.strip()) > 12 and line.strip() not in spec.visible_source:
