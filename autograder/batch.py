@@ -13,6 +13,7 @@ import fcntl
 import io
 import json
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +63,12 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
     limits, options = limits or Limits(), options or Options()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".autograder.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BatchError(f"another grading run is writing to {out}") from None
+    coursedir = course.load(course_root)
+    # One run at a time per output folder, and per course: the gradebook is shared.
+    with _locked(out / ".autograder.lock", f"another grading run is writing to {out}"), \
+            _locked(Path(coursedir.root) / ".autograder-gradebook.lock",
+                    f"another grading run is writing to the gradebook of {coursedir.root}"):
         remove_partials(out)
-        coursedir = course.load(course_root)
         gpus = visible_gpus() if gpus is None else gpus
         workers = options.workers or max(len(gpus), 1)
         pool = GpuPool(gpus, cpu_slots=workers)
@@ -115,6 +115,16 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
     return everyone
 
 
+@contextmanager
+def _locked(path: Path, busy: str):
+    with open(path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(busy) from None
+        yield
+
+
 def _check_kernel(kernel_name: str, pool: GpuPool, options: Options) -> dict:
     """What the grading kernel runs on; refuse to start when the run needs CUDA and it has none."""
     try:
@@ -139,15 +149,15 @@ def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bo
         data, reason = None, str(problem)
     previous = _previous(out / sub.student_id / "results.json")
     provisional = previous is not None and previous["extra_data"]["status"] == R.PROVISIONAL
-    if options.only_gpu and previous is not None and not options.regrade:
-        if provisional:
-            return Job(sub, data, reason, previous), None
-        return None, previous
     expected = fingerprint(data if data is not None else reason.encode(), assignment, limits)
     up_to_date = previous is not None and previous["extra_data"].get("fingerprint") == expected
-    if up_to_date and not options.regrade and not (provisional and cuda):
-        return None, previous
-    return Job(sub, data, reason, None), None
+    if options.regrade or not up_to_date:
+        return Job(sub, data, reason, None), None  # new, changed, or asked for: grade it all
+    if options.only_gpu and provisional:
+        return Job(sub, data, reason, previous), None  # grade the GPU tests and merge them in
+    if provisional and cuda:
+        return Job(sub, data, reason, None), None
+    return None, previous
 
 
 def _record(gb, coursedir, assignment, out: Path, student_id: str, results: dict, notebook,

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--require-gpu", action="store_true", help="refuse to start unless the kernel has CUDA")
     grade.add_argument("--only-gpu", action="store_true",
                        help="on a CUDA kernel, grade only the GPU tests earlier runs in DIR left provisional, and merge")
-    grade.add_argument("--workers", type=int, metavar="N",
+    grade.add_argument("--workers", type=positive, metavar="N",
                        help="kernels at once (default: one per visible GPU, else 1); each GPU serves one kernel")
     doctor = verbs.add_parser("doctor", help="say what grading would run on")
     doctor.add_argument("--kernel", default=DEFAULTS.kernel_name, help="grading kernelspec (default: %(default)s)")
@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--user", action="store_true", help="into your user's Jupyter folder")
     where.add_argument("--prefix", help="into PREFIX/share/jupyter (default: this Python's prefix)")
     return parser
+
+
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
 
 
 def main(argv=None) -> int:
@@ -70,7 +77,7 @@ def grade(args, argv) -> int:
     print(f"\nreport: {args.out}/report.html   grades: {args.out}/grades.csv")
     waiting = provisional_count(everyone)
     if waiting:
-        again = [word for word in argv if word not in ("--require-gpu", "--only-gpu")] + ["--only-gpu"]
+        again = [word for word in argv if word not in ("--require-gpu", "--only-gpu", "--regrade")] + ["--only-gpu"]
         print(f"{waiting} submission(s) need their GPU tests graded on a CUDA kernel: run "
               f"`python -m autograder {shlex.join(again)}` on a GPU machine")
     return 0

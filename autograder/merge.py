@@ -23,10 +23,11 @@ def merge_gpu_tests(previous: dict, gpu_run: dict) -> dict:
     still_missing = [t["name"] for t in merged["tests"] if R.outcome_of(t) == R.NEEDS_GPU]
     if extra["status"] == R.PROVISIONAL and not still_missing:
         extra["status"] = R.GRADED
-    extra["flags"] = extra["flags"] + [flag for flag in gpu_extra["flags"] if flag not in extra["flags"]]
+    new_flags = list(gpu_extra["flags"])
     if gpu_extra["status"] in (R.INVALID, R.GRADER_ERROR):
-        extra["flags"].append(f"the GPU run could not grade this submission: {gpu_run['output']}")
-    extra["graded_without_gpu_on"] = extra["kernel"]
+        new_flags.append(f"the GPU run could not grade this submission: {gpu_run['output']}")
+    extra["flags"] = extra["flags"] + [flag for flag in new_flags if flag not in extra["flags"]]
+    extra.setdefault("graded_without_gpu_on", extra["kernel"])
     extra["kernel"] = gpu_extra["kernel"]
     device = (gpu_extra["kernel"] or {}).get("cuda_device") or "a CUDA kernel"
     merged["output"] = (f"{merged['score']:g} / {extra['max_score']:g} points. "

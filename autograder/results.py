@@ -44,7 +44,7 @@ class TestResult:
             "max_score": self.max_score,
             "status": "passed" if self.outcome == PASSED else "failed",
             "output": clip(self.output, MAX_TEST_OUTPUT),
-            "visibility": "visible",
+            "visibility": "after_published" if self.hidden else "visible",
             "extra_data": {"outcome": self.outcome, "hidden": self.hidden},
         }
 

@@ -2,9 +2,12 @@
 
 Every job leases a slot from the GpuPool for its kernel's lifetime, so no two kernels share
 a GPU. Only the grading runs in workers: whoever consumes the results (the batch driver)
-stays the single writer of files and the gradebook.
+stays the single writer of files and the gradebook. Workers are daemon threads, so Ctrl-C
+ends the run at once; a kernel left behind exits with its parent, and the next run grades
+whatever had not been recorded.
 """
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import queue
+import threading
 
 from .gpus import GpuPool
 
@@ -19,10 +22,25 @@ def run_jobs(jobs, grade, pool: GpuPool, workers: int = 1):
         for job in jobs:
             yield job, leased(job)
         return
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grader")
-    try:
-        futures = {executor.submit(leased, job): job for job in jobs}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    todo, done = queue.Queue(), queue.Queue()
+    for job in jobs:
+        todo.put(job)
+
+    def work():
+        while True:
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put((job, leased(job), None))
+            except BaseException as problem:  # handed to the consumer, raised there
+                done.put((job, None, problem))
+
+    for _ in range(min(workers, len(jobs))):
+        threading.Thread(target=work, name="grader", daemon=True).start()
+    for _ in range(len(jobs)):
+        job, graded, problem = done.get()
+        if problem is not None:
+            raise problem
+        yield job, graded

@@ -52,7 +52,7 @@ def cpu_run(ag_course, tmp_path_factory):
     folder = write_class(tmp_path_factory.mktemp("class") / "flat",
                          {"ana": submission(), "ben": submission(to_numpy="def to_numpy(tensor):\n    return tensor.numpy()")})
     out = tmp_path_factory.mktemp("out")
-    run = grade(ag_course[0], folder, out)
+    run = grade(ag_course[0], folder, out, "--regrade")
     assert run.returncode == 0, run.stderr
     return ag_course[0], folder, out, run
 
@@ -69,6 +69,7 @@ def test_without_cuda_gpu_tests_are_needs_gpu_and_the_result_provisional(cpu_run
         assert test["extra_data"]["outcome"] == expected, name
         if name in GPU_TESTS:
             assert test["score"] == 0 and test["status"] == "failed"
+        assert test["visibility"] == ("after_published" if test["extra_data"]["hidden"] else "visible")
 
 
 def test_the_run_ends_with_the_command_that_grades_the_rest(cpu_run):
@@ -76,6 +77,7 @@ def test_the_run_ends_with_the_command_that_grades_the_rest(cpu_run):
     last = run.stdout.strip().splitlines()[-1]
     assert last.startswith("2 submission(s) need their GPU tests graded on a CUDA kernel")
     assert "--only-gpu" in last and str(folder) in last and str(out) in last
+    assert "--regrade" not in last, "the follow-up grades only what is missing"
 
 
 @pytest.mark.parametrize("flag", ["--require-gpu", "--only-gpu"])
@@ -135,6 +137,42 @@ def test_each_kernel_gets_one_gpu_of_its_own(ag_course, tmp_path):
         printed = "".join(o.get("text", "") for o in graded.cells[-1].outputs)
         seen.append(printed.strip().removeprefix("kernel GPU: "))
     assert set(seen) == {"0", "1"}, f"each kernel sees exactly one of the two GPUs: {seen}"
+
+
+def test_workers_must_be_positive(ag_course, tmp_path):
+    refused = grade(ag_course[0], tmp_path, tmp_path / "out", "--workers", "0")
+    assert refused.returncode == 2 and "must be 1 or more" in refused.stderr
+
+
+def test_one_run_at_a_time_per_course_gradebook(ag_course, tmp_path):
+    import fcntl
+    with open(ag_course[0] / ".autograder-gradebook.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        busy = grade(ag_course[0], tmp_path, tmp_path / "other-out")
+    assert busy.returncode == 1 and "another grading run is writing to the gradebook" in busy.stderr
+
+
+def test_ctrl_c_stops_parallel_workers_at_once_and_a_rerun_finishes(ag_course, tmp_path):
+    import signal
+    import time
+    slow = submission(predict_numpy="import time\ntime.sleep(25)\n\ndef predict_numpy(model, batch):\n"
+                                    "    with torch.no_grad():\n        return model(batch).numpy()")
+    folder = write_class(tmp_path / "class", {"slow1": slow, "slow2": slow, "quick": submission()})
+    out = tmp_path / "out"
+    args = ["grade", "lesson08", "--submissions", folder, "--out", out, "--course", ag_course[0],
+            "--cell-timeout", "40", "--workers", "2"]
+    process = subprocess.Popen([sys.executable, "-m", "autograder", *map(str, args)],
+                               env={**os.environ, "PATH": bin_path()}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # both workers are inside their sleeping cell by now
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - started < 10, "Ctrl-C waited for the running kernels"
+    rerun = grade(ag_course[0], folder, out, "--workers", "2", "--cell-timeout", "40")
+    assert rerun.returncode == 0, rerun.stderr
+    assert {p.parent.name for p in out.glob("*/results.json")} == {"slow1", "slow2", "quick"}
 
 
 def test_doctor_says_what_grading_runs_on():
