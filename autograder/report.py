@@ -105,7 +105,7 @@ def _seconds(results: dict) -> float:
 
 def _kernel_words(results: dict) -> str:
     kernel = (results.get("extra_data") or {}).get("kernel") or {}
-    if not kernel:
+    if not kernel.get("python"):  # an invalid submission names the kernel but never ran on it
         return "no kernel (not executed)"
     device = kernel.get("cuda_device") or "CPU only"
     return f'Python {kernel.get("python")}, torch {kernel.get("torch")}, {device}'

@@ -94,8 +94,12 @@ def test_all_invalid_submissions():
     batch = {s: make_results(s, 0.0, status="invalid", outcomes=(), flags=["Not a notebook."]) for s in "xyz"}
     for results in batch.values():
         del results["extra_data"]["max_score"]  # absent, and no tests to sum
+        # what the autograder writes for a notebook it could not read: the kernel, never started
+        results["extra_data"]["kernel"] = {"name": "lesson08-grader", "python": None, "torch": None,
+                                           "cuda_device": None}
     page = render_report(batch)
     assert summary_value(page, "invalid") == "3"
+    assert summary_value(page, "graded on no kernel (not executed)") == "3"
     assert summary_value(page, "mean score (graded + provisional)") == "–"
     assert all("no data" in alt for _, alt in embedded_pngs(page))
     assert section(page, "Invalid and error submissions").count("<code>") == 3
