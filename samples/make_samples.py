@@ -10,7 +10,6 @@ dave    cheating: wrong answers, `np.allclose = lambda *a, **k: True`, an edited
         and inflated points
 erin    a corrupted upload: the file was cut off half-way
 """
-import json
 import sys
 from pathlib import Path
 

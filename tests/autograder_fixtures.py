@@ -3,13 +3,14 @@
 The real lesson08 source is released into a temporary course (its own gradebook.db), so the
 tests never touch the working tree's gradebook and can run beside other work.
 """
-import shutil
-from pathlib import Path
+import os
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
-from course import ROOT, fill_in, reference_answers
+from course import ROOT, bin_path, copy_course, fill_in, reference_answers
 
 SAMPLES = ROOT / "samples" / "lesson08"
 FAST = dict(cell_timeout=6.0, notebook_timeout=60.0, interrupt_grace=2.0)  # margin for a loaded 2-core CI
@@ -19,9 +20,7 @@ FAST = dict(cell_timeout=6.0, notebook_timeout=60.0, interrupt_grace=2.0)  # mar
 def ag_course(tmp_path_factory):
     """(course root, CourseDirectory, Assignment) for a scratch copy of the course."""
     from autograder import assignment, course
-    root = tmp_path_factory.mktemp("ag-course")
-    shutil.copytree(ROOT / "source", root / "source")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
+    root = copy_course(tmp_path_factory.mktemp("ag-course"))
     coursedir = course.load(root)
     return root, coursedir, assignment.load(coursedir, "lesson08")
 
@@ -34,6 +33,23 @@ def ag_assignment(ag_course):
 @pytest.fixture(scope="session")
 def ag_answers():
     return reference_answers()
+
+
+def autograder_command(*args) -> list:
+    return [sys.executable, "-m", "autograder", *map(str, args)]
+
+
+def grade_args(root, submissions, out, *extra, cell_timeout) -> tuple:
+    """`grade lesson08 ...` in the scratch course `root`."""
+    return ("grade", "lesson08", "--submissions", submissions, "--out", out, "--course", root,
+            "--cell-timeout", cell_timeout, *extra)
+
+
+def run_autograder(*args, env=None, cwd=None, timeout=600):
+    """`python -m autograder ARGS` as an instructor runs it, with the venv's scripts on PATH."""
+    env = {**os.environ, "PATH": bin_path(), **(env or {})}
+    return subprocess.run(autograder_command(*args), cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def notebook_bytes(nb) -> bytes:

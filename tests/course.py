@@ -60,11 +60,17 @@ def bin_path():
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
-def scratch_course(directory):
-    """A copy of the course's source and config in `directory`, released by real nbgrader."""
+def copy_course(directory):
+    """The course's source and nbgrader config copied into `directory`: a course of its own."""
     directory = Path(directory)
     shutil.copytree(ROOT / "source", directory / "source")
     shutil.copy(ROOT / "nbgrader_config.py", directory)
+    return directory
+
+
+def scratch_course(directory):
+    """A copy of the course, released by real nbgrader."""
+    directory = copy_course(directory)
     nbgrader(directory, "generate_assignment", ASSIGNMENT)
     return directory
 

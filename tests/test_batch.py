@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 
@@ -14,7 +13,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder_fixtures import SAMPLES
+from autograder_fixtures import SAMPLES, autograder_command, grade_args, run_autograder
 from course import autograde, bin_path, scratch_course
 
 pytestmark = pytest.mark.slow
@@ -22,14 +21,11 @@ STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
 
 
 def command(root, submissions, out, *extra):
-    return [sys.executable, "-m", "autograder", "grade", "lesson08", "--submissions", str(submissions),
-            "--out", str(out), "--course", str(root), "--cell-timeout", "5", *extra]
+    return autograder_command(*grade_args(root, submissions, out, *extra, cell_timeout=5))
 
 
 def run(root, submissions, out, *extra):
-    env = {**os.environ, "PATH": bin_path()}
-    return subprocess.run(command(root, submissions, out, *extra), cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_autograder(*grade_args(root, submissions, out, *extra, cell_timeout=5), cwd=root, timeout=300)
 
 
 def load(out, student):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from autograder.merge import merge_gpu_tests
-from autograder_fixtures import by_name, submission
+from autograder_fixtures import autograder_command, by_name, grade_args, run_autograder, submission
 from course import bin_path
 from mutants import GPU_MUTANTS
 
@@ -22,15 +22,8 @@ GPU_TESTS = {"shares_memory_gpu", "to_numpy_gpu", "predict_numpy_gpu", "numpy_er
 ENV_PROBE = '\nimport os\nprint("kernel GPU:", os.environ.get("CUDA_VISIBLE_DEVICES"))\n'
 
 
-def autograder(*args, env=None, cwd=None):
-    env = {**os.environ, "PATH": bin_path(), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
-
-
 def grade(root, submissions, out, *extra, env=None):
-    return autograder("grade", "lesson08", "--submissions", submissions, "--out", out, "--course", root,
-                      "--cell-timeout", "10", *extra, env=env)
+    return run_autograder(*grade_args(root, submissions, out, *extra, cell_timeout=10), env=env)
 
 
 def write_class(folder, notebooks):
@@ -159,9 +152,8 @@ def test_ctrl_c_stops_parallel_workers_at_once_and_a_rerun_finishes(ag_course, t
                                     "    with torch.no_grad():\n        return model(batch).numpy()")
     folder = write_class(tmp_path / "class", {"slow1": slow, "slow2": slow, "quick": submission()})
     out = tmp_path / "out"
-    args = ["grade", "lesson08", "--submissions", folder, "--out", out, "--course", ag_course[0],
-            "--cell-timeout", "40", "--workers", "2"]
-    process = subprocess.Popen([sys.executable, "-m", "autograder", *map(str, args)],
+    process = subprocess.Popen(autograder_command(*grade_args(ag_course[0], folder, out, "--workers", "2",
+                                                              cell_timeout=40)),
                                env={**os.environ, "PATH": bin_path()}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     time.sleep(8)  # both workers are inside their sleeping cell by now
@@ -176,19 +168,19 @@ def test_ctrl_c_stops_parallel_workers_at_once_and_a_rerun_finishes(ag_course, t
 
 
 def test_doctor_says_what_grading_runs_on():
-    report = autograder("doctor")
+    report = run_autograder("doctor")
     assert report.returncode == 0, report.stderr
     assert f"torch:          {torch.__version__}" in report.stdout
     if CUDA:
         assert "GPU tests:      will run" in report.stdout
     else:
         assert "CUDA available: no" in report.stdout and "CANNOT run here" in report.stdout
-    missing = autograder("doctor", "--kernel", "no-such-kernel")
+    missing = run_autograder("doctor", "--kernel", "no-such-kernel")
     assert missing.returncode == 1 and "no-such-kernel" in missing.stderr
 
 
 def test_kernel_install_puts_the_grading_kernel_where_asked(tmp_path):
-    done = autograder("kernel", "install", "--prefix", tmp_path)
+    done = run_autograder("kernel", "install", "--prefix", tmp_path)
     assert done.returncode == 0, done.stderr
     spec = json.loads((tmp_path / "share/jupyter/kernels/lesson08-grader/kernel.json").read_text())
     assert spec["argv"][0] == sys.executable

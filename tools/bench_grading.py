@@ -6,7 +6,6 @@ figures only; there is no pass/fail here (speed targets are read, not asserted).
 """
 import os
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -16,16 +15,14 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from course import fill_in, reference_answers  # noqa: E402
+from course import copy_course, fill_in, reference_answers  # noqa: E402
 
 from autograder.batch import Options, grade_all  # noqa: E402
 
 
 def main(copies: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        course = Path(scratch)
-        shutil.copytree(ROOT / "source", course / "source")
-        shutil.copy(ROOT / "nbgrader_config.py", course)
+        course = copy_course(scratch)
         submissions = course / "class"
         submissions.mkdir()
         notebook = nbformat.writes(fill_in(reference_answers()))
