@@ -197,7 +197,7 @@ def test_on_cuda_the_reference_earns_everything_and_gpu_mutants_lose_their_gpu_p
     assert run.returncode == 0, run.stderr
     reference = results(out, "reference")
     assert reference["extra_data"]["status"] == "graded" and reference["extra_data"]["kernel"]["cuda_device"]
-    auto = [t for t in reference["tests"] if t["extra_data"]["outcome"] != "manual"]
+    auto = [t for t in reference["tests"] if t["name"] != "written_error_order"]  # graded by hand
     assert all(t["score"] == t["max_score"] for t in auto), [t["name"] for t in auto if t["score"] < t["max_score"]]
     for mutant in GPU_MUTANTS:
         graded = by_name(results(out, mutant.name))
