@@ -19,18 +19,19 @@ from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-from . import assignment as assignment_module, course, gradebook, kernel, results as R
-from .feedback import render_feedback
+from . import assignment as assignment_module, course, gradebook, results as R
+from .engine import kernelspec as kernel
+from .views.feedback import render_feedback
 from .files import remove_partials, write_atomic
-from .gpus import GpuPool, visible_gpus
+from .executors.gpus import GpuPool, visible_gpus
 from .grade import fingerprint, grade_submission, not_readable
 from .load import InvalidSubmission
 from .merge import merge_gpu_tests
-from .progress import Progress
-from .report import render_report
-from .session import Limits
+from .views.progress import Progress
+from .views.report import render_report
+from .engine.session import Limits
 from .submissions import SubmissionsError, discover
-from .workers import run_jobs
+from .executors.local import run_jobs
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")
 

@@ -3,9 +3,10 @@ import argparse
 import shlex
 import sys
 
-from . import kernel, results as R
+from . import results as R
+from .engine import kernelspec as kernel
 from .batch import BatchError, Options, grade_all, provisional_count
-from .session import Limits
+from .engine.session import Limits
 
 DEFAULTS = Limits()
 

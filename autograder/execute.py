@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 from .assignment import Assignment
-from .guard import Guard, bound_names, builtins_used, parse
-from .session import STUCK, Limits, Session
+from .guard.checks import Guard, bound_names, builtins_used, parse
+from .engine.session import STUCK, Limits, Session
 
 GUARD_TIMEOUT = 15.0
 TIME_LIMIT = "the notebook reached its time limit"

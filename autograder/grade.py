@@ -19,7 +19,7 @@ from .execute import run_notebook
 from .load import InvalidSubmission, read_notebook
 from .restore import restore
 from .score import score
-from .session import Limits
+from .engine.session import Limits
 
 GRADER_VERSION = "1"
 

@@ -64,7 +64,7 @@ def submission(**answers_over) -> bytes:
 def grade(assignment, data: bytes, **limits):
     """grade_submission with short test limits; returns the Graded."""
     from autograder.grade import grade_submission
-    from autograder.session import Limits
+    from autograder.engine.session import Limits
     return grade_submission(data, assignment, "student", Limits(**{**FAST, **limits}))
 
 

@@ -6,9 +6,9 @@ from autograder import results as R
 from autograder.batch import grades_csv
 from autograder.cli import grade_table
 from autograder.files import remove_partials, write_atomic
-from autograder.guard import bound_names, builtins_used, parse
-from autograder.progress import Progress
-from autograder.session import Outputs
+from autograder.guard.checks import bound_names, builtins_used, parse
+from autograder.views.progress import Progress
+from autograder.engine.session import Outputs
 
 
 def test_bound_names_are_what_a_setup_cell_defines():

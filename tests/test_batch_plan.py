@@ -8,7 +8,7 @@ from autograder import results as R
 from autograder.batch import Options, _plan
 from autograder.grade import fingerprint
 from autograder.merge import merge_gpu_tests
-from autograder.session import Limits
+from autograder.engine.session import Limits
 from autograder.submissions import Submission
 
 LIMITS = Limits()

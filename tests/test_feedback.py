@@ -1,7 +1,7 @@
 """Student feedback page: hidden tests stay hidden, text is escaped, the page stays small."""
 from html.parser import HTMLParser
 
-from autograder.feedback import MAX_MESSAGE_CHARS, render_feedback
+from autograder.views.feedback import MAX_MESSAGE_CHARS, render_feedback
 
 HIDDEN_MARKER = "HIDDEN_SOURCE_assert np.shares_memory(a, t.numpy())"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from autograder.gpus import GpuPool, visible_gpus
+from autograder.executors.gpus import GpuPool, visible_gpus
 
 
 def test_visible_gpus_follow_cuda_visible_devices():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from jupyter_client.kernelspec import KernelSpecManager
 
-from autograder import kernel
+from autograder.engine import kernelspec as kernel
 
 
 def test_install_writes_a_spec_running_this_python(tmp_path):

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import matplotlib.image
 import pytest
 
-from autograder.report import outcomes_per_test, render_report
+from autograder.views.report import outcomes_per_test, render_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IMG_SRC = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')
@@ -129,7 +129,7 @@ def test_student_text_is_escaped():
 
 
 def test_report_leaves_pyplot_alone():
-    code = ("import sys; from autograder.report import render_report; render_report({}); "
+    code = ("import sys; from autograder.views.report import render_report; render_report({}); "
             "assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -1,4 +1,4 @@
-"""The grader's side of the anti-monkeypatch guard (the kernel's side is kernel_guard.py).
+"""The grader's side of the anti-monkeypatch guard (the kernel's side is in_kernel.py).
 
 The guard lives in the kernel under a random sys.modules key, not in the notebook's namespace,
 and is reached through `user_expressions` of silent requests, so it never shows in the
@@ -17,7 +17,7 @@ MODULES = ("builtins", "numpy", "numpy.testing", "numpy.linalg", "torch", "torch
 CLASSES = ("torch.Tensor", "torch.nn.Module", "torch.nn.Linear", "torch.nn.Parameter",
            "torch.no_grad", "torch.enable_grad", "torch.inference_mode")
 
-_KERNEL_SOURCE = (Path(__file__).with_name("kernel_guard.py")).read_text()
+_KERNEL_SOURCE = (Path(__file__).with_name("in_kernel.py")).read_text()
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 

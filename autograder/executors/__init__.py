@@ -1,0 +1,1 @@
+"""Where grading jobs run: local worker threads, each kernel leasing its GPU."""
