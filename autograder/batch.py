@@ -23,7 +23,8 @@ from . import assignment as assignment_module, course, gradebook, results as R
 from .engine import kernelspec as kernel
 from .views.feedback import render_feedback
 from .files import remove_partials, write_atomic
-from .executors.gpus import GpuPool, visible_gpus
+from .engine import EngineError, open_engine
+from .executors.gpus import GpuPool, kernels_per_gpu_default, visible_gpus
 from .grade import fingerprint, grade_submission, not_readable
 from .load import InvalidSubmission
 from .merge import merge_gpu_tests
@@ -46,7 +47,10 @@ class Options:
     regrade: bool = False
     require_gpu: bool = False
     only_gpu: bool = False
-    workers: int | None = None  # default: one per GPU, or 1 without GPUs
+    workers: int | None = None  # default: every GPU's kernels, or 1 without GPUs
+    engine: str = "warm"  # or "fresh": a new kernel process per submission, unsandboxed
+    require_sandbox: bool = False
+    kernels_per_gpu: int | None = None  # default: from the GPU's memory (gpus.py)
 
 
 @dataclass
@@ -71,48 +75,66 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
                     f"another grading run is writing to the gradebook of {coursedir.root}"):
         remove_partials(out)
         gpus = visible_gpus() if gpus is None else gpus
-        workers = options.workers or max(len(gpus), 1)
-        pool = GpuPool(gpus, cpu_slots=workers)
-        kernel_info = _check_kernel(limits.kernel_name, pool, options)
+        per_gpu = options.kernels_per_gpu or kernels_per_gpu_default(gpus)
+        workers = options.workers or max(len(gpus) * per_gpu, 1)
+        pool = GpuPool(gpus, cpu_slots=workers, per_gpu=per_gpu)
         try:
-            assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
-            subs = discover(submissions_path, assignment_id, assignment.notebook_id)
-        except (assignment_module.AssignmentError, SubmissionsError) as error:
+            engine = open_engine(options.engine, limits.kernel_name, gpu=bool(gpus),
+                                 require_sandbox=options.require_sandbox)
+        except EngineError as error:
             raise BatchError(str(error)) from None
-        if not subs:
-            raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}")
-        everyone, jobs = {}, []
-        progress = Progress(len(subs), stream)
-        with gradebook.open_gradebook(coursedir) as gb:
-            for sub in subs:
-                job, kept = _plan(sub, assignment, out, limits, options, kernel_info["cuda_available"])
-                if kept is not None:
-                    _record(gb, coursedir, assignment, out, sub.student_id, kept, None, reused=True)
-                    everyone[sub.student_id] = kept
-                    progress.done(sub.student_id, kept, True)
-                else:
-                    jobs.append(job)
+        try:
+            return _grade_all(coursedir, assignment_id, submissions_path, out, limits, options, notebook_id,
+                              stream, pool, workers, engine)
+        finally:
+            engine.close()
 
-            def grade(job, kernel_env):
-                if workers <= 1:
-                    progress.start(job.sub.student_id)
-                if job.data is None:
-                    return not_readable(job.sub.student_id, assignment, job.reason, limits)
-                return grade_submission(job.data, assignment, job.sub.student_id, limits, kernel_env)
 
-            for job, graded in run_jobs(jobs, grade, pool, workers):
-                results = graded.results
-                if job.sub.note:
-                    results["extra_data"]["flags"].append(job.sub.note)
-                results["extra_data"]["origin"] = job.sub.origin
-                if job.previous is not None:
-                    results = merge_gpu_tests(job.previous, results)
-                _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook)
-                everyone[job.sub.student_id] = results
-                progress.done(job.sub.student_id, results, False)
-        progress.finish()
-        write_atomic(out / "grades.csv", grades_csv(everyone))
-        write_atomic(out / "report.html", render_report(everyone))
+def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Limits, options: Options,
+               notebook_id, stream, pool: GpuPool, workers: int, engine) -> dict:
+    if not engine.sandbox.enabled:
+        print(f"autograder: warning: student code runs unsandboxed ({engine.sandbox.reason}); "
+              "--require-sandbox refuses such runs", file=stream)
+    kernel_info = _check_kernel(limits.kernel_name, pool, options, engine)
+    try:
+        assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
+        subs = discover(submissions_path, assignment_id, assignment.notebook_id)
+    except (assignment_module.AssignmentError, SubmissionsError) as error:
+        raise BatchError(str(error)) from None
+    if not subs:
+        raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}")
+    everyone, jobs = {}, []
+    progress = Progress(len(subs), stream)
+    with gradebook.open_gradebook(coursedir) as gb:
+        for sub in subs:
+            job, kept = _plan(sub, assignment, out, limits, options, kernel_info["cuda_available"])
+            if kept is not None:
+                _record(gb, coursedir, assignment, out, sub.student_id, kept, None, reused=True)
+                everyone[sub.student_id] = kept
+                progress.done(sub.student_id, kept, True)
+            else:
+                jobs.append(job)
+
+        def grade(job, kernel_env):
+            if workers <= 1:
+                progress.start(job.sub.student_id)
+            if job.data is None:
+                return not_readable(job.sub.student_id, assignment, job.reason, limits)
+            return grade_submission(job.data, assignment, job.sub.student_id, limits, kernel_env, engine)
+
+        for job, graded in run_jobs(jobs, grade, pool, workers):
+            results = graded.results
+            if job.sub.note:
+                results["extra_data"]["flags"].append(job.sub.note)
+            results["extra_data"]["origin"] = job.sub.origin
+            if job.previous is not None:
+                results = merge_gpu_tests(job.previous, results)
+            _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook)
+            everyone[job.sub.student_id] = results
+            progress.done(job.sub.student_id, results, False)
+    progress.finish()
+    write_atomic(out / "grades.csv", grades_csv(everyone))
+    write_atomic(out / "report.html", render_report(everyone))
     return everyone
 
 
@@ -126,7 +148,7 @@ def _locked(path: Path, busy: str):
         yield
 
 
-def _check_kernel(kernel_name: str, pool: GpuPool, options: Options) -> dict:
+def _check_kernel(kernel_name: str, pool: GpuPool, options: Options, engine) -> dict:
     """What the grading kernel runs on; refuse to start when the run needs CUDA and it has none."""
     try:
         KernelSpecManager().get_kernel_spec(kernel_name)
@@ -134,7 +156,10 @@ def _check_kernel(kernel_name: str, pool: GpuPool, options: Options) -> dict:
         raise BatchError(f"no Jupyter kernel named {kernel_name!r} is installed "
                          "(python -m autograder kernel install)") from None
     with pool.lease() as kernel_env:
-        info = kernel.probe(kernel_name, env=kernel_env)
+        try:
+            info = kernel.probe(engine, env=kernel_env)
+        except (EngineError, RuntimeError) as error:
+            raise BatchError(f"the grading kernel {kernel_name!r} cannot run: {error}") from None
     if (options.require_gpu or options.only_gpu) and not info["cuda_available"]:
         wanted = "--only-gpu" if options.only_gpu else "--require-gpu"
         raise BatchError(f"{wanted}: the grading kernel {kernel_name!r} has no CUDA GPU "

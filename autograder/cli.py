@@ -6,6 +6,7 @@ import sys
 from . import results as R
 from .engine import kernelspec as kernel
 from .batch import BatchError, Options, grade_all, provisional_count
+from .engine import ENGINES, open_engine
 from .engine.session import Limits
 
 DEFAULTS = Limits()
@@ -31,9 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--only-gpu", action="store_true",
                        help="on a CUDA kernel, grade only the GPU tests earlier runs in DIR left provisional, and merge")
     grade.add_argument("--workers", type=positive, metavar="N",
-                       help="kernels at once (default: one per visible GPU, else 1); each GPU serves one kernel")
-    doctor = verbs.add_parser("doctor", help="say what grading would run on")
+                       help="kernels at once (default: every GPU's --kernels-per-gpu, else 1)")
+    grade.add_argument("--kernels-per-gpu", type=positive, metavar="N",
+                       help="kernels sharing one GPU (default: what its memory holds, 6 GiB each, at most 8)")
+    add_engine_arguments(grade)
+    grade.add_argument("--require-sandbox", action="store_true",
+                       help="refuse to start unless every student kernel runs in the sandbox")
+    doctor = verbs.add_parser("doctor", help="say what grading would run on: kernel, torch, GPU, engine, sandbox")
     doctor.add_argument("--kernel", default=DEFAULTS.kernel_name, help="grading kernelspec (default: %(default)s)")
+    add_engine_arguments(doctor)
     kernel_verb = verbs.add_parser("kernel", help="manage the grading kernel")
     kernel_actions = kernel_verb.add_subparsers(dest="action", required=True)
     install = kernel_actions.add_parser("install", help=f"install the {kernel.GRADER_KERNEL} kernelspec")
@@ -41,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--user", action="store_true", help="into your user's Jupyter folder")
     where.add_argument("--prefix", help="into PREFIX/share/jupyter (default: this Python's prefix)")
     return parser
+
+
+def add_engine_arguments(parser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default="warm",
+                        help="warm: fork each kernel from a sandboxed parent that has imported torch; "
+                             "fresh: start a new, unsandboxed kernel per submission, as nbgrader does "
+                             "(default: %(default)s)")
 
 
 def positive(text: str) -> int:
@@ -53,7 +67,7 @@ def positive(text: str) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.verb == "doctor":
-        return doctor(args.kernel)
+        return doctor(args.kernel, args.engine)
     if args.verb == "kernel":
         print(f"installed the grading kernel {kernel.GRADER_KERNEL} in {kernel.install(args.user, args.prefix)}")
         return 0
@@ -64,7 +78,8 @@ def grade(args, argv) -> int:
     limits = Limits(kernel_name=args.kernel, cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
     options = Options(regrade=args.regrade, require_gpu=args.require_gpu, only_gpu=args.only_gpu,
-                      workers=args.workers)
+                      workers=args.workers, engine=args.engine, require_sandbox=args.require_sandbox,
+                      kernels_per_gpu=args.kernels_per_gpu)
     try:
         everyone = grade_all(args.course, args.assignment, args.submissions, args.out, limits, options,
                              notebook_id=args.notebook)
@@ -84,9 +99,13 @@ def grade(args, argv) -> int:
     return 0
 
 
-def doctor(kernel_name: str) -> int:
+def doctor(kernel_name: str, engine_kind: str = "warm") -> int:
     try:
-        info = kernel.probe(kernel_name)
+        engine = open_engine(engine_kind, kernel_name)
+        try:
+            info = kernel.probe(engine)
+        finally:
+            engine.close()
     except Exception as error:  # no such kernel, a kernel that will not start, no torch in it
         print(f"autograder doctor: the grading kernel {kernel_name!r} cannot run: {error}", file=sys.stderr)
         return 1

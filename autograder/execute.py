@@ -7,7 +7,6 @@
 - Before every read-only or test cell the guard puts back anything the notebook's code patched;
   after a test cell it reports what changed while the test ran: that test cannot count.
 """
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -39,15 +38,16 @@ class NotebookRun:
     pins: dict = field(default_factory=dict)  # cell index -> names a read-only cell bound
 
 
-def run_notebook(nb, assignment: Assignment, limits: Limits, kernel_env: dict | None = None) -> NotebookRun:
+def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env: dict | None = None) -> NotebookRun:
     """Execute `nb` in place (outputs land in its cells) and report how each code cell went.
 
-    `kernel_env` adds to the kernel's environment, e.g. the CUDA_VISIBLE_DEVICES of its GPU.
+    `engine` makes the kernel (engine/); `kernel_env` adds to the kernel's environment, e.g.
+    the CUDA_VISIBLE_DEVICES of its GPU.
     """
     run, guard = NotebookRun(), Guard()
     deadline = time.monotonic() + limits.notebook_timeout
-    with tempfile.TemporaryDirectory(prefix="autograder-kernel-") as cwd, Session(limits, cwd, kernel_env) as kernel:
-        run.kernel = _install(kernel, guard, limits.kernel_name)
+    with Session(limits, engine, kernel_env) as kernel:
+        run.kernel = {**_install(kernel, guard, limits.kernel_name), **kernel.kernel.info}
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
@@ -64,6 +64,8 @@ def run_notebook(nb, assignment: Assignment, limits: Limits, kernel_env: dict | 
                 run.cells[index].note = TIME_LIMIT
             if kernel.stuck and time.monotonic() < deadline:
                 _restart(kernel, guard, nb, index, run, deadline)
+        if not kernel.dead:
+            run.kernel["unique_memory_mb"] = round(kernel.unique_memory() / 2**20, 1)
         if any(c.note == TIME_LIMIT for c in run.cells.values()):
             run.flags.append(f"{TIME_LIMIT} ({limits.notebook_timeout:.0f} s): the cells after it were not run")
     return run

@@ -19,6 +19,7 @@ from .execute import run_notebook
 from .load import InvalidSubmission, read_notebook
 from .restore import restore
 from .score import score
+from .engine.fresh import FreshEngine
 from .engine.session import Limits
 
 GRADER_VERSION = "1"
@@ -38,8 +39,10 @@ def fingerprint(notebook_bytes: bytes, assignment: Assignment, limits: Limits) -
 
 
 def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: str = "",
-                     limits: Limits | None = None, kernel_env: dict | None = None) -> Graded:
+                     limits: Limits | None = None, kernel_env: dict | None = None, engine=None) -> Graded:
+    """`engine` makes the kernel (engine/; default: a fresh kernel from the kernelspec)."""
     limits = limits or Limits()
+    engine = engine or FreshEngine(limits.kernel_name, limits.startup_timeout)
     started = time.monotonic()
     result = _new_result(student_id, assignment, limits, notebook_bytes)
     notebook = None
@@ -48,7 +51,7 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
         restored = restore(nb, assignment)
         for flag in repairs + restored.flags:
             result.flag(flag)
-        run = run_notebook(restored.nb, assignment, limits, kernel_env)
+        run = run_notebook(restored.nb, assignment, limits, engine, kernel_env)
         notebook = restored.nb
         result.kernel = run.kernel
         result.tests, flags = score(assignment, restored, run)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from autograder.executors.gpus import GpuPool, visible_gpus
+from autograder.executors.gpus import GpuPool, kernels_per_gpu_default, visible_gpus
 
 
 def test_visible_gpus_follow_cuda_visible_devices():
@@ -45,7 +45,7 @@ def test_each_gpu_serves_one_kernel_at_a_time():
         worker.join()
     assert not overlaps, f"GPUs shared by two kernels at once: {overlaps}"
     assert sorted(set(seen)) == ["0", "1", "3"] and len(seen) == 12
-    assert pool.in_use == set()
+    assert pool.in_use == {}
 
 
 def test_a_second_kernel_waits_for_the_busy_gpu():
@@ -56,3 +56,18 @@ def test_a_second_kernel_waits_for_the_busy_gpu():
                 pass
     with pool.lease(timeout=0.1) as env:
         assert env == {"CUDA_VISIBLE_DEVICES": "0"}
+
+
+def test_kernels_share_a_gpu_up_to_per_gpu():
+    pool = GpuPool(["0"], per_gpu=2)
+    with pool.lease(timeout=1) as first, pool.lease(timeout=1) as second:
+        assert first == second == {"CUDA_VISIBLE_DEVICES": "0"}
+        assert pool.in_use == {"0": 2}
+        with pytest.raises(Exception):
+            with pool.lease(timeout=0.1):
+                pass
+    assert pool.in_use == {} and pool.size == 2
+
+
+def test_without_gpus_one_kernel_per_gpu_is_the_default():
+    assert kernels_per_gpu_default([]) == 1

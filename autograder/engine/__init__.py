@@ -1,1 +1,44 @@
-"""How a grading kernel comes to exist for one submission, and how the grader talks to it."""
+"""How a grading kernel comes to exist for one submission, and how the grader talks to it.
+
+    fresh.py       a new kernel process from the kernelspec per submission (nbgrader's way)
+    warm.py        kernels forked from a warm parent (forkserver.py) in a sandbox (../sandbox.py)
+    session.py     the grader's side of one kernel: requests, outputs, timeouts, memory
+    kernelspec.py  the grading kernelspec, and `doctor`'s probe of what it runs on
+
+Both engines hand the session the same thing: a kernel with a Jupyter client, which can be
+interrupted, polled (alive, exit code, memory), killed and shut down.
+"""
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+from .. import sandbox as sandboxing
+from .fresh import FreshEngine
+from .warm import EngineError, WarmEngine
+
+ENGINES = ("warm", "fresh")
+
+
+def open_engine(kind: str, kernel_name: str, gpu: bool = False, require_sandbox: bool = False):
+    """The engine that grading uses; refuses (EngineError) when the run asks for what it can't give."""
+    if kind == "fresh":
+        if require_sandbox:
+            raise EngineError("--require-sandbox: the fresh engine runs kernels unsandboxed; use --engine warm")
+        return FreshEngine(kernel_name)
+    if kind != "warm":
+        raise EngineError(f"unknown engine {kind!r}: choose one of {', '.join(ENGINES)}")
+    sandbox = sandboxing.detect()
+    if require_sandbox and not sandbox.enabled:
+        raise EngineError(f"--require-sandbox: no sandbox on this machine: {sandbox.reason}")
+    return WarmEngine(kernel_python(kernel_name), sandbox, gpu)
+
+
+def kernel_python(kernel_name: str) -> str:
+    """The Python a kernelspec runs: the warm parent must run the very same one."""
+    try:
+        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+    except NoSuchKernel:
+        raise EngineError(f"no Jupyter kernel named {kernel_name!r} is installed "
+                          "(python -m autograder kernel install)") from None
+    if argv[1:3] != ["-m", "ipykernel_launcher"]:
+        raise EngineError(f"kernel {kernel_name!r} does not start with `PYTHON -m ipykernel_launcher`, so the warm "
+                          f"engine cannot fork it ({' '.join(argv)}); use --engine fresh")
+    return argv[0]

@@ -4,14 +4,13 @@
 own, so the CUDA_VISIBLE_DEVICES that the grader (or the instructor) sets reaches the kernel.
 """
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import start_new_kernel
+
+from .session import Limits, Session
 
 GRADER_KERNEL = "lesson08-grader"
 DISPLAY_NAME = "lesson08 grader (course Python and torch, CUDA when present)"
@@ -50,31 +49,24 @@ def install(user: bool = False, prefix: str | None = None) -> str:
         return KernelSpecManager().install_kernel_spec(folder, GRADER_KERNEL, user=user, prefix=prefix)
 
 
-def probe(kernel_name: str = GRADER_KERNEL, env: dict | None = None, timeout: float = 60) -> dict:
-    """Start `kernel_name` and ask it what it runs on."""
-    extra = {"env": {**os.environ, **env}} if env else {}
-    manager, client = start_new_kernel(kernel_name=kernel_name, startup_timeout=timeout,
-                                       stderr=subprocess.DEVNULL, **extra)
-    lines = []
-    try:
-        reply = client.execute_interactive(PROBE, timeout=timeout, store_history=False,
-                                           output_hook=lambda msg: _collect(msg, lines))
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-    if reply["content"]["status"] != "ok":
-        raise RuntimeError(f"the probe failed on kernel {kernel_name}: {reply['content'].get('evalue')}")
-    return json.loads("".join(lines))
-
-
-def _collect(msg, lines):
-    if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
-        lines.append(msg["content"]["text"])
+def probe(engine, env: dict | None = None, timeout: float = 60) -> dict:
+    """Ask a kernel from `engine` what it runs on, and say which engine and sandbox made it."""
+    with Session(Limits(startup_timeout=timeout), engine, env) as session:
+        reply = session.execute(PROBE, timeout)
+        info = session.kernel.info
+    if reply.status != "ok":
+        detail = reply.content.get("evalue") if reply.content else reply.note
+        raise RuntimeError(f"the probe failed on the grading kernel: {detail}")
+    text = "".join(out.get("text", "") for out in reply.outputs if out.get("name") == "stdout")
+    return {**json.loads(text), **info, "sandbox_detail": engine.sandbox.describe()}
 
 
 def describe(info: dict, kernel_name: str = GRADER_KERNEL) -> str:
     """`doctor`'s report, in words."""
     rows = [f"grading kernel: {kernel_name}",
+            f"engine:         {info.get('engine', 'fresh')}"
+            + (" (kernels forked from a parent that has imported torch)" if info.get("engine") == "warm" else ""),
+            f"sandbox:        {info.get('sandbox_detail') or info.get('sandbox', 'none')}",
             f"python:         {info['python']}",
             f"torch:          {info['torch']} (built for CUDA {info['torch_cuda'] or 'none: CPU build'})",
             f"CUDA available: {'yes' if info['cuda_available'] else 'no'}"]

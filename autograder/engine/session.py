@@ -1,4 +1,4 @@
-"""One grading kernel process and the requests sent to it (jupyter_client, no nbclient).
+"""One grading kernel and the requests sent to it (jupyter_client, no nbclient).
 
 `execute` sends one request and collects its outputs under a byte budget. On its deadline it
 interrupts the kernel; a kernel that does not answer the interrupt within `interrupt_grace` is
@@ -6,16 +6,14 @@ interrupts the kernel; a kernel that does not answer the interrupt within `inter
 its memory limit, and kills it when it is not.
 """
 import json
-import os
 import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from queue import Empty
 
 import nbformat
-import psutil
-from jupyter_client.manager import KernelManager
+
+from ..sandbox import kernel_limits
 
 POLL = 0.05  # seconds between looks at the kernel's channels
 WATCH_EVERY = 0.2  # seconds between looks at the process (alive? memory?)
@@ -94,9 +92,14 @@ class Outputs:
 
 
 class Session:
-    def __init__(self, limits: Limits, cwd: str, env: dict | None = None):
-        self.limits, self.cwd, self.env = limits, cwd, env or {}
-        self.km = self.kc = None
+    """The grader's side of one kernel: requests, outputs, timeouts, liveness and memory.
+
+    The kernel itself comes from an engine (fresh.py or warm.py); a restart asks for a new one.
+    """
+
+    def __init__(self, limits: Limits, engine, env: dict | None = None):
+        self.limits, self.engine, self.env = limits, engine, env or {}
+        self.kernel = self.kc = None
         self.stuck = False
         self.output_used = 0
         self.death = ""
@@ -109,25 +112,44 @@ class Session:
         self.shutdown()
 
     def start(self) -> None:
-        self.km = KernelManager(kernel_name=self.limits.kernel_name)
-        env = {**os.environ, **self.env, "NBGRADER_EXECUTION": "autograde"}
-        self.km.start_kernel(cwd=self.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        self.kc = self.km.blocking_client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=self.limits.startup_timeout)
+        env = {**self.env, "NBGRADER_EXECUTION": "autograde"}
+        gpu = bool(env.get("CUDA_VISIBLE_DEVICES"))
+        self.kernel = self.engine.start(env, kernel_limits(self.limits.memory_limit_mb,
+                                                           2 * self.limits.notebook_timeout + 60, gpu,
+                                                           self.engine.sandbox.enabled))
+        self.kc = self.kernel.client
         self.stuck, self.death = False, ""
+        self._wait_for_ready(self.limits.startup_timeout)
 
     def shutdown(self) -> None:
-        if self.kc is not None:
-            self.kc.stop_channels()
-        if self.km is not None and self.km.has_kernel:
-            self.km.shutdown_kernel(now=True)
-        self.km = self.kc = None
+        if self.kernel is not None:
+            self.kernel.shutdown()
+        self.kernel = self.kc = None
 
     def restart(self) -> None:
         self.shutdown()
         self.start()
+
+    def unique_memory(self) -> int:
+        """Bytes of memory only this kernel holds (not shared with a warm parent)."""
+        return self.kernel.unique_memory() if self.kernel is not None else 0
+
+    def _wait_for_ready(self, timeout: float) -> None:
+        """A kernel_info reply on shell, then any message on iopub, so the subscription is live.
+        (jupyter_client's wait_for_ready sleeps in 0.2 s steps: longer than a forked kernel needs.)"""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg_id = self.kc.kernel_info()
+            if self._shell_reply(msg_id, timeout=min(1.0, max(deadline - time.monotonic(), 0.01))) is not None:
+                try:
+                    self.kc.get_iopub_msg(timeout=0.5)
+                    return
+                except Empty:
+                    pass
+            alive, code, _ = self.kernel.poll()
+            if not alive:
+                raise RuntimeError(f"the grading kernel did not start: {_death_words(code)}")
+        raise RuntimeError(f"the grading kernel did not answer within {timeout:.0f} s")
 
     @property
     def dead(self) -> bool:
@@ -149,7 +171,7 @@ class Session:
                     self.stuck = True
                     return self._done(started, "timeout", outputs, None, STUCK)
                 timed_out, deadline = True, now + self.limits.interrupt_grace
-                self.km.interrupt_kernel()
+                self.kernel.interrupt()
             if now >= next_watch:
                 next_watch = now + WATCH_EVERY
                 if not self._watch():
@@ -180,10 +202,10 @@ class Session:
         except Empty:
             return idle
 
-    def _shell_reply(self, msg_id: str) -> dict | None:
+    def _shell_reply(self, msg_id: str, timeout: float = 0) -> dict | None:
         try:
             while True:
-                msg = self.kc.get_shell_msg(timeout=0)
+                msg = self.kc.get_shell_msg(timeout=timeout)
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return msg
         except Empty:
@@ -191,17 +213,12 @@ class Session:
 
     def _watch(self) -> bool:
         """Is the kernel alive and within its memory limit? Kills it when it is over."""
-        if not self.km.is_alive():
-            code = self.km.provisioner.process.poll() if self.km.provisioner else None
-            self.death = _death_words(code)
+        alive, code, memory = self.kernel.poll()
+        if not alive:
+            self.death = self.kernel.gone if getattr(self.kernel, "gone", "") else _death_words(code)
             return False
-        try:
-            process = psutil.Process(self.km.provisioner.process.pid)
-            rss = sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
-        except psutil.Error:
-            return True
-        if rss > self.limits.memory_limit_mb * 2**20:
-            self.km.signal_kernel(signal.SIGKILL)
+        if memory > self.limits.memory_limit_mb * 2**20:
+            self.kernel.kill()
             self.death = f"the kernel used more than {self.limits.memory_limit_mb} MiB of memory and was stopped"
             return False
         return True

@@ -1,4 +1,4 @@
-"""Which GPU each grading kernel may use: one kernel per GPU at a time.
+"""Which GPU each grading kernel may use: up to `per_gpu` kernels share one GPU at a time.
 
 A kernel sees only its GPU through CUDA_VISIBLE_DEVICES, so inside it the GPU is always
 `cuda:0`, as the lesson's error messages expect. Without GPUs a lease changes nothing: the
@@ -6,6 +6,8 @@ kernel inherits the grader's environment.
 """
 import os
 import queue
+import shutil
+import subprocess
 import threading
 from contextlib import contextmanager
 
@@ -21,27 +23,50 @@ def visible_gpus(environ=os.environ, count=None) -> list[str]:
 
 
 def _device_count() -> int:
+    """GPUs nvidia-smi lists: asked without CUDA, so the grader never holds a CUDA context."""
+    return len(_nvidia_smi("index"))
+
+
+GIB_PER_KERNEL = 6  # a CUDA context (~0.5 GiB) plus room for what one lesson's code allocates
+MAX_KERNELS_PER_GPU = 8
+
+
+def kernels_per_gpu_default(gpus: list[str]) -> int:
+    """How many kernels may share a GPU: what its memory holds, at most MAX_KERNELS_PER_GPU."""
+    if not gpus:
+        return 1
+    memory = [int(line) for line in _nvidia_smi("memory.total", "--format=csv,noheader,nounits")
+              if line.strip().isdigit()]
+    if not memory:
+        return 1
+    return max(1, min(MAX_KERNELS_PER_GPU, min(memory) // (GIB_PER_KERNEL * 1024)))
+
+
+def _nvidia_smi(query: str, fmt: str = "--format=csv,noheader") -> list[str]:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
     try:
-        import torch
-    except ImportError:
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+        found = subprocess.run([smi, f"--query-gpu={query}", fmt], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return found.stdout.split() if found.returncode == 0 else []
 
 
 class GpuPool:
-    """Leases GPUs to kernels, one kernel per GPU; without GPUs, up to `cpu_slots` CPU leases."""
+    """Leases GPUs to kernels, `per_gpu` kernels per GPU; without GPUs, up to `cpu_slots` CPU leases."""
 
-    def __init__(self, gpus: list[str], cpu_slots: int = 1):
-        self.gpus = list(gpus)
+    def __init__(self, gpus: list[str], cpu_slots: int = 1, per_gpu: int = 1):
+        self.gpus, self.per_gpu = list(gpus), per_gpu
         self._free = queue.Queue()
-        for slot in self.gpus or [""] * cpu_slots:
+        for slot in [gpu for _ in range(per_gpu) for gpu in self.gpus] or [""] * cpu_slots:
             self._free.put(slot)
         self._lock = threading.Lock()
-        self.in_use: set[str] = set()
+        self.in_use: dict[str, int] = {}
 
     @property
     def size(self) -> int:
-        return len(self.gpus) or self._free.qsize()
+        return len(self.gpus) * self.per_gpu or self._free.qsize()
 
     @contextmanager
     def lease(self, timeout: float | None = None):
@@ -49,12 +74,14 @@ class GpuPool:
         slot = self._free.get(timeout=timeout)
         if slot:
             with self._lock:
-                assert slot not in self.in_use, f"GPU {slot} leased twice"
-                self.in_use.add(slot)
+                assert self.in_use.get(slot, 0) < self.per_gpu, f"GPU {slot} leased past its {self.per_gpu} kernels"
+                self.in_use[slot] = self.in_use.get(slot, 0) + 1
         try:
             yield {"CUDA_VISIBLE_DEVICES": slot} if slot else {}
         finally:
             if slot:
                 with self._lock:
-                    self.in_use.discard(slot)
+                    self.in_use[slot] -= 1
+                    if not self.in_use[slot]:
+                        del self.in_use[slot]
             self._free.put(slot)

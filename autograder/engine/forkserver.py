@@ -1,0 +1,243 @@
+"""The warm parent: import what the course uses once, then fork one single-use kernel per request.
+
+Runs as `PYTHON forkserver.py` (inside the sandbox, when there is one) with the grading
+kernel's own Python, and needs only the standard library plus what the kernel imports:
+nothing of the autograder package, so the course folder need not be visible to it.
+
+The driver speaks JSON lines on the two fds named in argv (in, out); stdin and stdout are /dev/null.
+
+    {"op": "fork", "connection_file": F, "env": {...}, "limits": {...}}  → {"pid": P}
+    {"op": "poll"}    → {"exit": code or null, "rss": bytes of every process but this one, "uss": ...}
+    {"op": "signal", "signum": N}                                        → {}
+    {"op": "reap"}    → {"killed": N}: every process but this one ends, the scratch is wiped
+    end of input      → reap, then exit
+
+Fork safety: thread pools are capped before numpy and torch are imported, no math runs here,
+CUDA is never touched, no zmq context exists, and each fork checks that this process still has
+one thread. The kernel (IPKernelApp, its threads and sockets) is built in the child only.
+"""
+import gc
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # is_available() without a CUDA context
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
+WARM_IMPORTS = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.testing",
+                "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
+                "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "jedi")
+
+
+def main() -> None:
+    control_in, control_out = os.fdopen(int(sys.argv[1]), "r"), os.fdopen(int(sys.argv[2]), "w", buffering=1)
+    _keep = {control_in.fileno(), control_out.fileno()}
+    config = json.loads(control_in.readline())
+    _drop_privileges(config.get("uid"), config.get("gid"))
+    scratch = config["scratch"]
+    os.chdir(scratch)
+    _prctl(PR_SET_DUMPABLE, 0)  # a kernel of the same uid can neither ptrace nor read this process
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans (setsid'd, double-forked) come back here to be ended
+    versions = _warm_up()
+    _send(control_out, {"ready": True, "pid": os.getpid(), **versions})
+    server = ForkServer(control_out, config, _keep)
+    for line in control_in:
+        request = json.loads(line)
+        _send(control_out, server.handle(request))
+    server.reap()
+
+
+class ForkServer:
+    def __init__(self, control_out, config: dict, control_fds: set):
+        self.control_out, self.config, self.control_fds = control_out, config, control_fds
+        self.kernel = None  # pid of the kernel now running
+        self.exit = None
+
+    def handle(self, request: dict) -> dict:
+        op = request["op"]
+        if op == "fork":
+            return self.fork(request)
+        if op == "poll":
+            return self.poll()
+        if op == "signal":
+            if self.kernel is not None and self.exit is None:
+                _quietly(os.kill, self.kernel, request["signum"])
+            return {}
+        if op == "reap":
+            return {"killed": self.reap()}
+        return {"error": f"unknown op {op!r}"}
+
+    def fork(self, request: dict) -> dict:
+        if self.kernel is not None:
+            self.reap()
+        threads = len(os.listdir("/proc/self/task"))
+        if threads != 1:
+            return {"error": f"the warm parent has {threads} threads: it will not fork"}
+        pid = os.fork()
+        if pid == 0:
+            _become_kernel(request, self.config, self.control_fds)  # never returns
+        self.kernel, self.exit = pid, None
+        return {"pid": pid}
+
+    def poll(self) -> dict:
+        if self.kernel is not None and self.exit is None:
+            pid, status = _quietly(os.waitpid, self.kernel, os.WNOHANG) or (0, 0)
+            if pid == self.kernel:
+                self.exit = os.waitstatus_to_exitcode(status)
+        others = _descendants()
+        return {"exit": self.exit if self.kernel is not None else None,
+                "rss": sum(_rss(p) for p in others), "uss": _uss(self.kernel) if self.exit is None else 0}
+
+    def reap(self) -> int:
+        """End every process but this one, then wipe what the kernel wrote."""
+        killed = 0
+        for _ in range(1000):  # a fork bomb refills the list: go until it stays empty
+            others = _descendants()
+            if not others:
+                break
+            for pid in others:
+                killed += _quietly(os.kill, pid, signal.SIGKILL) is not False
+            while _quietly(os.waitpid, -1, os.WNOHANG) not in (None, False, (0, 0)):
+                pass
+        while _quietly(os.waitpid, -1, os.WNOHANG) not in (None, False, (0, 0)):
+            pass
+        self.kernel, self.exit = None, None
+        for folder in self.config["wipe"]:
+            _empty(folder)
+        return killed
+
+
+def _become_kernel(request: dict, config: dict, control_fds: set) -> None:
+    """In the forked child: drop what the parent holds, set limits, and run a real IPython kernel."""
+    try:
+        for fd in control_fds:  # the kernel must not be able to speak for its parent
+            os.close(fd)
+        os.setsid()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(signum, signal.SIG_DFL)
+        _prctl(PR_SET_DUMPABLE, 1)
+        gc.unfreeze()
+        home = os.path.join(config["scratch"], "home")
+        os.makedirs(home, exist_ok=True)
+        os.environ.update({"HOME": home, "IPYTHONDIR": os.path.join(home, ".ipython"),
+                           "MPLCONFIGDIR": os.path.join(home, ".matplotlib"), "TMPDIR": config["tmp"]})
+        os.environ.pop("JPY_PARENT_PID", None)  # pid 1 in a namespace would look like an orphan
+        os.environ.update(request.get("env", {}))
+        _set_limits(request.get("limits", {}))
+        from ipykernel.kernelapp import IPKernelApp
+        app = IPKernelApp.instance()
+        app.initialize(["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:",
+                        "--IPKernelApp.parent_handle=0"])
+        app.start()
+    except BaseException:  # noqa: B036  the child must never return into the server's loop
+        import traceback
+        traceback.print_exc()
+        os._exit(70)
+    os._exit(0)
+
+
+def _set_limits(limits: dict) -> None:
+    """Per-submission resource limits; each is a (soft = hard) cap the kernel cannot raise."""
+    names = {"nproc": resource.RLIMIT_NPROC, "fsize": resource.RLIMIT_FSIZE, "cpu": resource.RLIMIT_CPU,
+             "data": resource.RLIMIT_DATA, "core": resource.RLIMIT_CORE}
+    for name, value in limits.items():
+        resource.setrlimit(names[name], (value, value))
+
+
+def _drop_privileges(uid, gid) -> None:
+    """Started as root in the sandbox (with only CAP_SETUID/SETGID): become the sandbox's user."""
+    if uid is None or os.getuid() != 0:
+        return
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)  # from 0 to non-zero: every capability is gone
+
+
+def _warm_up() -> dict:
+    import importlib
+    for name in WARM_IMPORTS:
+        importlib.import_module(name)
+    import matplotlib.font_manager  # noqa: F401  builds the font cache once, here
+    import numpy
+    import torch
+    import platform
+    gc.collect()
+    gc.freeze()  # objects made so far stay out of the children's collections: fewer copied pages
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "cuda_initialized": bool(torch.cuda.is_initialized())}
+
+
+def _descendants() -> list[int]:
+    """Every process below this one (orphans are reparented here: it is their subreaper)."""
+    me, children, parents = os.getpid(), {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], list(children.get(me, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _uss(pid) -> int:
+    """Unique memory of the kernel process: its private pages, not those shared with this parent."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            fields = dict(line.split(":", 1) for line in rollup if ":" in line)
+        return sum(int(fields[k].split()[0]) * 1024 for k in ("Private_Clean", "Private_Dirty") if k in fields)
+    except (OSError, ValueError, TypeError):
+        return 0
+
+
+def _empty(folder: str) -> None:
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            _quietly(os.unlink, entry.path)
+
+
+def _quietly(function, *args):
+    """function(*args), or False when the process or file is already gone."""
+    try:
+        return function(*args)
+    except (ProcessLookupError, ChildProcessError, FileNotFoundError, PermissionError):
+        return False
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _send(stream, message: dict) -> None:
+    stream.write(json.dumps(message) + "\n")
+
+
+if __name__ == "__main__":
+    main()

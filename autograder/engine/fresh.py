@@ -1,0 +1,70 @@
+"""The fresh engine: a new kernel process from the grading kernelspec for every submission.
+
+This is how nbgrader runs notebooks, and the path `--engine fresh` keeps: each kernel imports
+torch itself (about 2 s of CPU) and runs unsandboxed, with the grader's rights.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import psutil
+from jupyter_client.manager import KernelManager
+
+from ..sandbox import Sandbox
+
+
+class FreshEngine:
+    name = "fresh"
+    sandbox = Sandbox("none", "the fresh engine starts kernels from their kernelspec, unsandboxed")
+
+    def __init__(self, kernel_name: str, startup_timeout: float = 60.0):
+        self.kernel_name, self.startup_timeout = kernel_name, startup_timeout
+
+    def start(self, env: dict, limits: dict) -> "FreshKernel":
+        return FreshKernel(self, env)
+
+    def close(self) -> None:
+        pass
+
+
+class FreshKernel:
+    def __init__(self, engine: FreshEngine, env: dict):
+        self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
+        self.cwd = tempfile.mkdtemp(prefix="autograder-kernel-")
+        self.km = KernelManager(kernel_name=engine.kernel_name)
+        self.km.start_kernel(cwd=self.cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.client = self.km.blocking_client()
+        self.client.start_channels(hb=False)
+
+    def interrupt(self) -> None:
+        self.km.interrupt_kernel()
+
+    def kill(self) -> None:
+        self.km.signal_kernel(signal.SIGKILL)
+
+    def poll(self) -> tuple[bool, int | None, int]:
+        """(alive, exit code, bytes of memory used by the kernel and every process it started)."""
+        process = self.km.provisioner.process if self.km.provisioner else None
+        if process is None or not self.km.is_alive():
+            return False, process.poll() if process else None, 0
+        try:
+            root = psutil.Process(process.pid)
+            return True, None, sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+        except psutil.Error:
+            return True, None, 0
+
+    def unique_memory(self) -> int:
+        process = self.km.provisioner.process if self.km.provisioner else None
+        try:
+            return psutil.Process(process.pid).memory_full_info().uss
+        except (psutil.Error, AttributeError):
+            return 0
+
+    def shutdown(self) -> None:
+        self.client.stop_channels()
+        if self.km.has_kernel:
+            self.km.shutdown_kernel(now=True)
+        shutil.rmtree(self.cwd, ignore_errors=True)

@@ -1,0 +1,237 @@
+"""The warm engine: kernels forked from a parent that has already imported torch.
+
+Each worker holds one `WarmParent`: `forkserver.py` running in its own sandbox (sandbox.py),
+driven over two pipes. A kernel is forked from it per submission and talked to over ipc
+sockets in a folder shared with the sandbox, as any Jupyter kernel is. When the kernel is done,
+the parent ends every process the submission started and wipes what it wrote. A parent that
+dies is replaced by a new one on the next submission; it never runs student code itself.
+"""
+import json
+import os
+import queue
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from jupyter_client.blocking import BlockingKernelClient
+
+from .. import sandbox as sandboxing
+
+FORKSERVER = Path(__file__).with_name("forkserver.py")
+FORKSERVER_INSIDE = "/opt/autograder/forkserver.py"
+REQUEST_TIMEOUT = 30.0
+REAP_TIMEOUT = 60.0
+PARENT_GONE = "the grading sandbox stopped while this submission ran"
+
+
+class EngineError(RuntimeError):
+    """The warm parent could not start or stopped answering."""
+
+
+class WarmEngine:
+    name = "warm"
+
+    def __init__(self, python: str, sandbox: sandboxing.Sandbox, gpu: bool = False, startup_timeout: float = 120.0):
+        self.python, self.sandbox, self.gpu, self.startup_timeout = python, sandbox, gpu, startup_timeout
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._slots = 0
+        self._parents: list[WarmParent] = []
+        self.closed = False
+
+    def start(self, env: dict, limits: dict) -> "ForkedKernel":
+        parent = self._take()
+        try:
+            return ForkedKernel(self, parent, env, limits)
+        except BaseException:
+            self._give_back(parent)
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            parents, self._parents = self._parents, []
+        for parent in parents:
+            parent.close()
+
+    def _take(self) -> "WarmParent":
+        while True:
+            try:
+                parent = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if parent.alive():
+                return parent
+            parent.close()
+        with self._lock:
+            slot, self._slots = self._slots, self._slots + 1
+        parent = WarmParent(self.python, self.sandbox, slot, self.gpu, self.startup_timeout)
+        with self._lock:
+            self._parents.append(parent)
+        return parent
+
+    def _give_back(self, parent: "WarmParent") -> None:
+        if parent.alive() and not self.closed:
+            self._idle.put(parent)
+        else:
+            parent.close()
+            with self._lock:
+                if parent in self._parents:
+                    self._parents.remove(parent)
+
+
+class WarmParent:
+    """One forkserver process (in its sandbox) and the pipes that drive it."""
+
+    def __init__(self, python: str, sandbox: sandboxing.Sandbox, slot: int, gpu: bool, startup_timeout: float):
+        self.sandboxed = sandbox.enabled
+        self.folder = tempfile.mkdtemp(prefix="ag-")  # short: ipc socket paths are limited to ~100 bytes
+        self.ipc_dir = os.path.join(self.folder, "ipc")
+        os.mkdir(self.ipc_dir, 0o700)
+        uid, gid = sandboxing.sandbox_user(slot) if self.sandboxed else (None, None)
+        if uid is not None:
+            os.chown(self.ipc_dir, uid, gid)
+        if self.sandboxed:
+            scratch, tmp, ipc_inside = sandboxing.SCRATCH, sandboxing.TMP, sandboxing.IPC
+        else:
+            scratch, tmp, ipc_inside = (os.path.join(self.folder, name) for name in ("scratch", "tmp", "ipc"))
+            os.mkdir(scratch, 0o700)
+            os.mkdir(tmp, 0o700)
+        self.ipc_inside = ipc_inside
+        to_parent_r, self._to_parent = os.pipe()
+        self._from_parent, from_parent_w = os.pipe()
+        program = [python, FORKSERVER_INSIDE if self.sandboxed else str(FORKSERVER), str(to_parent_r),
+                   str(from_parent_w)]
+        if self.sandboxed:
+            argv = sandboxing.wrap(program, python, self.ipc_dir, gpu_devices=gpu)
+            argv[-len(program):-len(program)] = ["--ro-bind", str(FORKSERVER), FORKSERVER_INSIDE]
+        else:
+            argv = program
+        self.log_path = os.path.join(self.folder, "parent.log")
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                            pass_fds=(to_parent_r, from_parent_w), close_fds=True,
+                                            env=None if self.sandboxed else _plain_env())
+        os.close(to_parent_r)
+        os.close(from_parent_w)
+        self._buffer = b""
+        self._send({"uid": uid, "gid": gid, "scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside]})
+        self.info = self._receive(startup_timeout)
+        if not self.info.get("ready"):
+            raise EngineError(f"the warm parent did not start: {self.info}")
+        if self.info.get("cuda_initialized"):
+            raise EngineError("the warm parent initialised CUDA: forked kernels could not use the GPU")
+
+    def request(self, timeout: float = REQUEST_TIMEOUT, **message) -> dict:
+        self._send(message)
+        answer = self._receive(timeout)
+        if "error" in answer:
+            raise EngineError(answer["error"])
+        return answer
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        for fd in (self._to_parent, self._from_parent):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._to_parent = self._from_parent = -1
+        try:
+            self.process.wait(timeout=REAP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _send(self, message: dict) -> None:
+        try:
+            os.write(self._to_parent, (json.dumps(message) + "\n").encode())
+        except OSError:
+            raise EngineError(self._gone()) from None
+
+    def _receive(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._from_parent], [], [], left)[0]:
+                raise EngineError(f"the warm parent did not answer in {timeout:.0f} s")
+            chunk = os.read(self._from_parent, 65536)
+            if not chunk:
+                raise EngineError(self._gone())
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _gone(self) -> str:
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        tail = Path(self.log_path).read_text(errors="replace")[-1500:].strip() if os.path.exists(self.log_path) else ""
+        return f"the warm parent stopped (exit {self.process.poll()})" + (f": {tail}" if tail else "")
+
+
+class ForkedKernel:
+    """One single-use kernel forked from a warm parent, with a client connected over ipc."""
+
+    def __init__(self, engine: WarmEngine, parent: WarmParent, env: dict, limits: dict):
+        self.engine, self.parent = engine, parent
+        self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
+        key = secrets.token_hex(16)
+        ports = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
+        connection = {**ports, "transport": "ipc", "key": key, "signature_scheme": "hmac-sha256"}
+        Path(parent.ipc_dir, "kernel.json").write_text(json.dumps({**connection, "ip": f"{parent.ipc_inside}/k"}))
+        if parent.sandboxed and os.getuid() == 0:  # readable by the sandbox's user, who owns the folder
+            owner = os.stat(parent.ipc_dir)
+            os.chown(Path(parent.ipc_dir, "kernel.json"), owner.st_uid, owner.st_gid)
+        self.pid = parent.request(op="fork", connection_file=f"{parent.ipc_inside}/kernel.json", env=env,
+                                  limits=limits)["pid"]
+        self.gone = ""
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info({**connection, "ip": f"{parent.ipc_dir}/k"})
+        self.client.start_channels()
+
+    def _ask(self, **message) -> dict | None:
+        if self.gone:
+            return None
+        try:
+            return self.parent.request(**message)
+        except EngineError:
+            self.gone = PARENT_GONE
+            return None
+
+    def interrupt(self) -> None:
+        self._ask(op="signal", signum=int(signal.SIGINT))
+
+    def kill(self) -> None:
+        self._ask(op="signal", signum=int(signal.SIGKILL))
+
+    def poll(self) -> tuple[bool, int | None, int]:
+        """(alive, exit code, bytes of memory used by the kernel and every process it started)."""
+        answer = self._ask(op="poll")
+        if answer is None:
+            return False, None, 0
+        return answer["exit"] is None, answer["exit"], answer["rss"]
+
+    def unique_memory(self) -> int:
+        answer = self._ask(op="poll")
+        return answer["uss"] if answer else 0
+
+    def shutdown(self) -> None:
+        self.client.stop_channels()
+        self._ask(op="reap", timeout=REAP_TIMEOUT)
+        self.engine._give_back(self.parent)
+
+
+def _plain_env() -> dict:
+    """Without a sandbox: the grader's environment, minus what would confuse a forked kernel."""
+    return {k: v for k, v in os.environ.items() if k not in ("JPY_PARENT_PID", "PYTHONSTARTUP")}

@@ -1,0 +1,170 @@
+"""What a student's kernel can see and do: one bubblewrap sandbox per warm parent.
+
+Inside it:
+- no network (a network namespace of its own: not even loopback reaches the host);
+- its own process ids, so the parent ends everything a submission started;
+- read-only: the kernel's Python (its prefix and base prefix) and /usr; nothing of the course,
+  the gradebook, the submissions, the output folder or anyone's home;
+- writable: a scratch tmpfs (the kernel's cwd and HOME) and /tmp, wiped after every
+  submission, and the folder of the kernel's ipc sockets;
+- an unprivileged user: as root, the parent drops to a uid of its own and keeps no
+  capability; otherwise a user namespace maps the grader's uid to `nobody`.
+
+Per-submission limits (processes, file size, CPU, memory) are set by the parent on each
+kernel it forks: `kernel_limits`. Without bubblewrap or user namespaces (macOS, a locked-down
+container) grading still runs, unsandboxed, and says so: `available()` is False.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+SCRATCH = "/scratch"
+TMP = "/tmp"
+IPC = "/ipc"  # where the folder of the kernel's ipc sockets appears inside
+SCRATCH_BYTES = 512 * 2**20
+BASE_UID = 61000  # uid of worker slot N is BASE_UID + N when the grader runs as root
+MAX_PROCESSES = 256  # threads count too: torch and ipykernel start a few dozen
+MAX_FILE_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How one warm parent is confined."""
+    kind: str  # "bwrap" or "none"
+    reason: str = ""  # why there is none
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind == "bwrap"
+
+    def describe(self) -> str:
+        if not self.enabled:
+            return f"none: {self.reason}; student code runs with the grader's rights"
+        return (f"{_bwrap_version()}: no network, own process ids, read-only Python, scratch wiped after "
+                f"each submission, {'uid ' + str(BASE_UID) + '+ and no capabilities' if os.getuid() == 0 else 'user namespace (nobody)'}, "
+                f"limits on processes ({MAX_PROCESSES}), file size ({MAX_FILE_BYTES >> 20} MiB), CPU and memory")
+
+
+def detect() -> Sandbox:
+    """The sandbox this machine can give: bubblewrap if it is installed and really works."""
+    return _detect()
+
+
+@lru_cache(maxsize=1)
+def _detect() -> Sandbox:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None or not sys.platform.startswith("linux"):
+        return Sandbox("none", "bubblewrap (bwrap) is not installed" if sys.platform.startswith("linux")
+                       else f"no sandbox on {sys.platform}")
+    trial = subprocess.run([bwrap, *_namespaces(), "--ro-bind", "/", "/", "true"],
+                           capture_output=True, text=True, timeout=30)
+    if trial.returncode != 0:
+        return Sandbox("none", f"bwrap cannot create namespaces here ({trial.stderr.strip() or trial.returncode})")
+    return Sandbox("bwrap")
+
+
+def wrap(command: list[str], python: str, ipc_dir: str, gpu_devices: bool = False) -> list[str]:
+    """`command` run in the sandbox; `python` is the kernel's interpreter, whose prefixes are shown."""
+    argv = ["bwrap", *_namespaces(), "--die-with-parent", "--new-session", "--clearenv",
+            "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+            "--setenv", "HOME", SCRATCH, "--setenv", "TMPDIR", TMP]
+    argv += _system_mounts()
+    for folder in _python_folders(python):
+        argv += _parents(folder) + ["--ro-bind", folder, folder]
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", SCRATCH,
+             "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", TMP]
+    argv += ["--bind", ipc_dir, IPC]
+    if gpu_devices:
+        argv += _gpu_mounts()
+    for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
+        if name in os.environ:
+            argv += ["--setenv", name, os.environ[name]]
+    argv += ["--chdir", SCRATCH]
+    if os.getuid() == 0:  # keep only what the parent needs to become the sandbox's user
+        argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return argv + command
+
+
+def sandbox_user(slot: int) -> tuple[int | None, int | None]:
+    """(uid, gid) the parent drops to, when the grader runs as root; one uid per worker slot, so
+    one submission's process limit cannot starve another's."""
+    if os.getuid() != 0:
+        return None, None
+    return BASE_UID + slot, BASE_UID + slot
+
+
+def kernel_limits(memory_mb: int, cpu_seconds: float, gpu: bool, sandboxed: bool) -> dict:
+    """rlimits for one kernel. RLIMIT_DATA turns a huge allocation into a MemoryError in the cell
+    (CUDA's host mappings make it risky on a GPU: there the grader's memory watch alone acts).
+    The process limit counts per uid, so it is only set where the uid is the sandbox's own."""
+    limits = {"fsize": MAX_FILE_BYTES, "cpu": max(int(cpu_seconds), 1), "core": 0}
+    if not gpu:
+        limits["data"] = memory_mb * 2**20
+    if sandboxed:
+        limits["nproc"] = MAX_PROCESSES
+    return limits
+
+
+
+
+def _namespaces() -> list[str]:
+    if os.getuid() == 0:  # real namespaces; the parent drops to an unprivileged uid itself
+        return ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    return ["--unshare-all", "--uid", "65534", "--gid", "65534"]
+
+
+def _system_mounts() -> list[str]:
+    argv = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf"):
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return argv
+
+
+@lru_cache(maxsize=8)
+def _python_folders(python: str) -> tuple[str, ...]:
+    """The kernel Python's prefix and base prefix (a venv and the Python it was made from)."""
+    found = subprocess.run([python, "-c", "import sys; print(sys.prefix); print(sys.base_prefix); "
+                            "print(sys.exec_prefix)"], capture_output=True, text=True, check=True, timeout=60)
+    folders = []
+    for line in found.stdout.split():
+        real = os.path.realpath(line)
+        if real.startswith("/usr/") or real == "/usr" or real in folders:
+            continue
+        folders.append(real)
+    return tuple(folders)
+
+
+def _parents(folder: str) -> list[str]:
+    """Make each missing parent folder world-readable (bwrap would create it 0700 as root)."""
+    argv, path = [], Path(folder)
+    for parent in reversed(path.parents):
+        if str(parent) in ("/", "/usr"):
+            continue
+        argv += ["--perms", "0755", "--dir", str(parent)]
+    return argv
+
+
+def _gpu_mounts() -> list[str]:
+    argv = []
+    for device in sorted(Path("/dev").glob("nvidia*")):
+        argv += ["--dev-bind", str(device), str(device)]
+    return argv + ["--ro-bind-try", "/sys", "/sys"]
+
+
+@lru_cache(maxsize=1)
+def _bwrap_version() -> str:
+    try:
+        return subprocess.run(["bwrap", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        return "bubblewrap"
