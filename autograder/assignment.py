@@ -7,7 +7,9 @@ grading a submission needs no database.
 """
 import hashlib
 import json
+import os
 import tempfile
+from pathlib import Path
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
@@ -151,11 +153,37 @@ def sync_gradebook(coursedir, assignment_id: str) -> None:
 
 
 def load(coursedir, assignment_id: str, notebook_id: str | None = None, sync: bool = True) -> Assignment:
-    """The assignment as the gradebook records it, synced from source/ first when it is there."""
+    """The assignment as the gradebook records it, synced from source/ first when it is there
+    and has changed since the last sync (generate_assignment takes seconds)."""
     notebook_id = notebook_id or assignment_id
     source = course.notebook_path(coursedir, coursedir.source_directory, assignment_id, notebook_id)
     if sync and source.is_file():
-        sync_gradebook(coursedir, assignment_id)
+        marker, state = _sync_state(coursedir, assignment_id, source)
+        if not marker.is_file() or marker.read_text() != state:
+            sync_gradebook(coursedir, assignment_id)
+            marker.write_text(state)
+    try:
+        return _from_gradebook(coursedir, assignment_id, notebook_id, source)
+    except AssignmentError:
+        if not (sync and source.is_file()):
+            raise
+        sync_gradebook(coursedir, assignment_id)  # the gradebook was replaced since the last sync
+        return _from_gradebook(coursedir, assignment_id, notebook_id, source)
+
+
+def _sync_state(coursedir, assignment_id: str, source: Path) -> tuple[Path, str]:
+    """(marker file, what it holds once the gradebook matches the source and the course config)."""
+    config = Path(coursedir.root) / "nbgrader_config.py"
+    digest = hashlib.sha256(source.read_bytes())
+    if config.is_file():
+        digest.update(config.read_bytes())
+    database = coursedir.db_url.removeprefix("sqlite:///")
+    exists = os.path.exists(database) if coursedir.db_url.startswith("sqlite:///") else True
+    marker = Path(coursedir.root) / f".autograder-synced-{assignment_id}"
+    return marker, json.dumps([digest.hexdigest(), coursedir.db_url, exists])
+
+
+def _from_gradebook(coursedir, assignment_id: str, notebook_id: str, source: Path) -> Assignment:
     try:
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             notebook = gb.find_notebook(notebook_id, assignment_id)

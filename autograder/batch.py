@@ -84,6 +84,7 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
         except EngineError as error:
             raise BatchError(str(error)) from None
         try:
+            engine.prepare(workers)
             return _grade_all(coursedir, assignment_id, submissions_path, out, limits, options, notebook_id,
                               stream, pool, workers, engine)
         finally:

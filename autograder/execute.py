@@ -6,6 +6,11 @@
 - Once the kernel dies (os._exit, a segfault, the memory limit) the remaining cells are not run.
 - Before every read-only or test cell the guard puts back anything the notebook's code patched;
   after a test cell it reports what changed while the test ran: that test cannot count.
+
+The guard's checks ride on the cells' own execute requests as `user_expressions`, which the
+kernel evaluates right after the cell's code: the check after a cell and the one before the
+next cell cost no round trip of their own. A cell that fails gets no user_expressions from
+the kernel, so then each check is a silent request of its own, as it must be.
 """
 import time
 from dataclasses import dataclass, field
@@ -48,9 +53,10 @@ def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env:
     deadline = time.monotonic() + limits.notebook_timeout
     with Session(limits, engine, kernel_env) as kernel:
         run.kernel = {**_install(kernel, guard, limits.kernel_name), **kernel.kernel.info}
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
-                continue
+        cells = [(index, cell, assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id")))
+                 for index, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.strip()]
+        carried = None  # the pre-check of the next cell, when it rode on the previous request
+        for position, (index, cell, spec) in enumerate(cells):
             if kernel.dead:
                 run.cells[index] = CellRun("not_run", note=kernel.death)
                 continue
@@ -58,12 +64,14 @@ def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env:
             if left <= 0:
                 run.cells[index] = CellRun("not_run", note=TIME_LIMIT)
                 continue
-            spec = assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id"))
-            run.cells[index] = _run_cell(kernel, guard, index, cell, spec, min(limits.cell_timeout, left), run)
+            following = _pre_check(guard, *cells[position + 1][1:]) if position + 1 < len(cells) else None
+            run.cells[index], carried = _run_cell(kernel, guard, index, cell, spec, min(limits.cell_timeout, left),
+                                                  run, carried, following)
             if left <= limits.cell_timeout and run.cells[index].status == "timeout":
                 run.cells[index].note = TIME_LIMIT
             if kernel.stuck and time.monotonic() < deadline:
                 _restart(kernel, guard, nb, index, run, deadline)
+                carried = None
         if not kernel.dead:
             run.kernel["unique_memory_mb"] = round(kernel.unique_memory() / 2**20, 1)
         if any(c.note == TIME_LIMIT for c in run.cells.values()):
@@ -81,37 +89,58 @@ def _install(kernel: Session, guard: Guard, kernel_name: str) -> dict:
 
 
 def _guard(kernel: Session, expression: str) -> dict:
+    """A silent request that evaluates one guard expression; an unreadable answer is tampering."""
     reply = kernel.execute("", GUARD_TIMEOUT, silent=True, user_expressions={"r": expression})
     answer = parse(reply.content) if reply.status == "ok" else None
-    return answer if answer is not None else {"changed": [NO_ANSWER], "shadowed": []}
+    return answer if answer is not None else _no_answer()
 
 
-def _run_cell(kernel: Session, guard: Guard, index: int, cell, spec, timeout: float, run: NotebookRun) -> CellRun:
+def _no_answer() -> dict:
+    return {"changed": [NO_ANSWER], "shadowed": []}
+
+
+def _pre_check(guard: Guard, cell, spec) -> str | None:
+    """The guard expression to evaluate just before `cell` runs: read-only and test cells only."""
+    if spec is None or not spec.locked:
+        return None
+    return guard.check(shield=builtins_used(cell.source) if spec.is_test else ())
+
+
+def _run_cell(kernel: Session, guard: Guard, index: int, cell, spec, timeout: float, run: NotebookRun,
+              carried: dict | None, following: str | None) -> tuple[CellRun, dict | None]:
+    """Run one cell with the guard around it; return its CellRun and the next cell's pre-check answer
+    when that rode on this request."""
     is_test = spec is not None and spec.is_test
     if spec is not None and spec.locked:
-        before = _guard(kernel, guard.check(shield=builtins_used(cell.source) if is_test else ()))
+        before = carried if carried is not None else _guard(kernel, _pre_check(guard, cell, spec))
         if before["changed"] != [NO_ANSWER]:
             run.patched.update(before["changed"])
             run.shadowed.update(before["shadowed"])
         if kernel.dead or kernel.stuck:  # the check itself got no answer
             run.flags.append(f"the kernel stopped answering before cell {index + 1}: it was restarted")
-            return CellRun("died" if kernel.dead else "timeout", note=kernel.death or STUCK)
-    reply = kernel.execute(cell.source, timeout)
+            return CellRun("died" if kernel.dead else "timeout", note=kernel.death or STUCK), None
+    pins = bound_names(cell.source) if spec is not None and spec.locked and not is_test else None
+    after = guard.check(unshield=True) if is_test else guard.pin(pins) if pins is not None else None
+    expressions = {key: value for key, value in (("after", after), ("next", following)) if value}
+    reply = kernel.execute(cell.source, timeout, user_expressions=expressions)
     cell.outputs = reply.outputs
     if reply.content:
         cell.execution_count = reply.content.get("execution_count")
     _report(run, reply, index, spec, timeout)
     result = CellRun(reply.status, reply.content, reply.seconds, reply.note)
     if kernel.dead or kernel.stuck:
-        return result
+        return result, None
+    answered = reply.status == "ok" and bool((reply.content or {}).get("user_expressions"))
     if is_test:
-        after = _guard(kernel, guard.check(unshield=True))
-        result.tampered = after["changed"]
-        run.patched.update(c for c in after["changed"] if c != NO_ANSWER)
-    elif spec is not None and spec.locked:
-        run.pins[index] = bound_names(cell.source)
-        _guard(kernel, guard.pin(run.pins[index]))
-    return result
+        answer = (parse(reply.content, "after") or _no_answer()) if answered else _guard(kernel, after)
+        result.tampered = answer["changed"]
+        run.patched.update(c for c in answer["changed"] if c != NO_ANSWER)
+    elif pins is not None:
+        run.pins[index] = pins
+        if not answered:
+            _guard(kernel, after)
+    carried = parse(reply.content, "next") if answered and following else None
+    return result, carried
 
 
 def _report(run: NotebookRun, reply, index: int, spec, timeout: float) -> None:

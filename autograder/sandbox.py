@@ -99,17 +99,19 @@ def sandbox_user(slot: int) -> tuple[int | None, int | None]:
 
 
 def kernel_limits(memory_mb: int, cpu_seconds: float, gpu: bool, sandboxed: bool) -> dict:
-    """rlimits for one kernel. RLIMIT_DATA turns a huge allocation into a MemoryError in the cell
-    (CUDA's host mappings make it risky on a GPU: there the grader's memory watch alone acts).
-    The process limit counts per uid, so it is only set where the uid is the sandbox's own."""
+    """rlimits for one kernel.
+
+    Memory is watched by the grader (session.py), which stops a kernel over its limit with a
+    clear message; RLIMIT_DATA at twice the limit is the backstop for an allocation faster
+    than the watch (CUDA's host mappings make it risky on a GPU, so there the watch alone acts).
+    The process limit counts per uid, so it is only set where the uid is the sandbox's own.
+    """
     limits = {"fsize": MAX_FILE_BYTES, "cpu": max(int(cpu_seconds), 1), "core": 0}
     if not gpu:
-        limits["data"] = memory_mb * 2**20
+        limits["data"] = 2 * memory_mb * 2**20
     if sandboxed:
         limits["nproc"] = MAX_PROCESSES
     return limits
-
-
 
 
 def _namespaces() -> list[str]:

@@ -3,6 +3,7 @@
 The real lesson08 source is released into a temporary course (its own gradebook.db), so the
 tests never touch the working tree's gradebook and can run beside other work.
 """
+import atexit
 import os
 import subprocess
 import sys
@@ -61,11 +62,23 @@ def submission(**answers_over) -> bytes:
     return notebook_bytes(fill_in({**reference_answers(), **answers_over}))
 
 
-def grade(assignment, data: bytes, **limits):
-    """grade_submission with short test limits; returns the Graded."""
+def grade(assignment, data: bytes, engine=None, **limits):
+    """grade_submission with short test limits, on the warm engine unless told; returns the Graded."""
     from autograder.grade import grade_submission
     from autograder.engine.session import Limits
-    return grade_submission(data, assignment, "student", Limits(**{**FAST, **limits}))
+    return grade_submission(data, assignment, "student", Limits(**{**FAST, **limits}), engine=engine or warm_engine())
+
+
+_engines = {}
+
+
+def warm_engine():
+    """One warm engine for the whole test session (its parents import torch once)."""
+    if "warm" not in _engines:
+        from autograder.engine import open_engine
+        _engines["warm"] = open_engine("warm", "lesson08-grader")
+        atexit.register(_engines["warm"].close)
+    return _engines["warm"]
 
 
 def by_name(results: dict) -> dict:

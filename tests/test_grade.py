@@ -53,7 +53,7 @@ CASES = {
                {"memory_limit_mb": 1500, "cell_timeout": 30}),
     "flood": ({"to_numpy": DEF_TO_NUMPY + "for _ in range(40):\n    print('spam ' * 200_000)"}, {}),
     "wallclock": ({"to_numpy": DEF_TO_NUMPY + "import time\ntime.sleep(3.5)",
-                   "predict_numpy": "import time\ntime.sleep(3.5)"}, {"notebook_timeout": 8}),
+                   "predict_numpy": "import time\ntime.sleep(3.5)"}, {"notebook_timeout": 6}),
 }
 
 

@@ -1,11 +1,18 @@
-"""How fast the autograder grades: seconds per notebook and peak kernel memory, for 1 and 2 workers.
+"""How fast the autograder grades, against plain `nbgrader autograde` in the same run.
 
-Usage: python tools/bench_grading.py [N]   (N copies of the reference solution, default 6)
-Grades in a scratch copy of the course, so the course's gradebook is not touched. Prints
-figures only; there is no pass/fail here (speed targets are read, not asserted).
+Usage: python tools/bench_grading.py [N] [--profile]   (N copies of the reference solution, default 12)
+
+Grades the same N submissions with `nbgrader autograde`, then with the autograder's fresh
+engine and its warm engine (1 and 2 workers), each in a scratch copy of the course, so the
+course's gradebook is not touched. Prints seconds per submission, the ratio to nbgrader, whether
+every test's score agrees with nbgrader's, and the peak unique memory (USS) of one kernel.
+Figures only: speed targets are read here, never asserted in tests (this machine is noisy).
+`--profile` adds a cProfile of the driver during the 1-worker warm run.
 """
+import cProfile
+import json
 import os
-import resource
+import pstats
 import sys
 import tempfile
 import time
@@ -15,29 +22,59 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from course import copy_course, fill_in, reference_answers  # noqa: E402
+from course import autograde, copy_course, fill_in, reference_answers  # noqa: E402
 
 from autograder.batch import Options, grade_all  # noqa: E402
+from autograder.engine.session import Limits  # noqa: E402
+
+RUNS = (("fresh", 1), ("warm", 1), ("warm", 2))
 
 
-def main(copies: int) -> None:
+def main(copies: int, profile: bool) -> None:
+    notebook = fill_in(reference_answers())
+    print(f"{copies} copies of the reference solution, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        course = copy_course(scratch)
-        submissions = course / "class"
-        submissions.mkdir()
-        notebook = nbformat.writes(fill_in(reference_answers()))
-        for index in range(copies):
-            (submissions / f"student{index:02d}.ipynb").write_text(notebook)
-        print(f"{copies} reference submissions, {os.cpu_count()} CPUs")
-        for workers in (1, 2):
+        course = copy_course(Path(scratch) / "nbgrader")
+        _run(course, "generate_assignment")
+        started = time.monotonic()
+        expected = autograde(course, {f"student{i:02d}": notebook for i in range(copies)})
+        baseline = (time.monotonic() - started) / copies
+        print(f"{'nbgrader autograde':28s} {baseline:6.3f} s per submission")
+        peak = 0.0
+        for engine, workers in RUNS:
+            course = copy_course(Path(scratch) / f"{engine}-{workers}")
+            submissions = course / "class"
+            submissions.mkdir()
+            for i in range(copies):
+                nbformat.write(notebook, submissions / f"student{i:02d}.ipynb")
+            profiler = cProfile.Profile() if profile and (engine, workers) == ("warm", 1) else None
             started = time.monotonic()
-            grade_all(course, "lesson08", submissions, course / f"out-{workers}",
-                      options=Options(regrade=True, workers=workers), stream=open("/dev/null", "w"))
-            seconds = time.monotonic() - started
-            print(f"workers={workers}: {seconds:6.1f} s in all, {seconds / copies:5.2f} s per notebook")
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"peak memory of one grading kernel: {peak:.0f} MiB")
+            if profiler:
+                profiler.enable()
+            everyone = grade_all(course, "lesson08", submissions, course / "out", Limits(cell_timeout=30),
+                                 Options(workers=workers, engine=engine), stream=open(os.devnull, "w"))
+            if profiler:
+                profiler.disable()
+            seconds = (time.monotonic() - started) / copies
+            agree = all(_scores(results) == expected[student] for student, results in everyone.items())
+            peak = max([peak] + [r["extra_data"]["kernel"].get("unique_memory_mb", 0) for r in everyone.values()])
+            print(f"{'autograder ' + engine + ', ' + str(workers) + ' worker(s)':28s} {seconds:6.3f} s per submission"
+                  f"   {baseline / seconds:5.1f}x nbgrader   scores {'identical' if agree else 'DIFFER'}")
+            if profiler:
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        print(f"peak unique memory (USS) of one warm kernel: {peak:.0f} MiB")
+
+
+def _scores(results: dict) -> dict:
+    """{grade_id: points} as nbgrader's gradebook holds them (the written answer: no auto score)."""
+    return {t["name"]: (t["score"] if t["extra_data"]["outcome"] != "manual" else None) for t in results["tests"]}
+
+
+def _run(course: Path, *args) -> None:
+    from course import nbgrader
+    nbgrader(course, *args, "lesson08")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 6)
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(arguments[0]) if arguments else 12, "--profile" in sys.argv)

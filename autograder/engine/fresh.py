@@ -25,8 +25,11 @@ class FreshEngine:
     def start(self, env: dict, limits: dict) -> "FreshKernel":
         return FreshKernel(self, env)
 
+    def prepare(self, count: int) -> None:
+        """Nothing to start ahead: each kernel starts with its submission."""
+
     def close(self) -> None:
-        pass
+        """Nothing is kept between submissions."""
 
 
 class FreshKernel:

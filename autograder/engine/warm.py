@@ -53,6 +53,12 @@ class WarmEngine:
             self._give_back(parent)
             raise
 
+    def prepare(self, count: int) -> None:
+        """Start `count` parents now, without waiting: their imports overlap the driver's own set-up.
+        (Started from the calling thread: bwrap's --die-with-parent follows the thread that forks it.)"""
+        for _ in range(count - self._idle.qsize()):
+            self._idle.put(self._new_parent())
+
     def close(self) -> None:
         with self._lock:
             self.closed = True
@@ -69,6 +75,9 @@ class WarmEngine:
             if parent.alive():
                 return parent
             parent.close()
+        return self._new_parent()
+
+    def _new_parent(self) -> "WarmParent":
         with self._lock:
             slot, self._slots = self._slots, self._slots + 1
         parent = WarmParent(self.python, self.sandbox, slot, self.gpu, self.startup_timeout)
@@ -121,14 +130,22 @@ class WarmParent:
         os.close(to_parent_r)
         os.close(from_parent_w)
         self._buffer = b""
+        self.startup_timeout, self.info = startup_timeout, None
         self._send({"uid": uid, "gid": gid, "scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside]})
-        self.info = self._receive(startup_timeout)
-        if not self.info.get("ready"):
-            raise EngineError(f"the warm parent did not start: {self.info}")
-        if self.info.get("cuda_initialized"):
-            raise EngineError("the warm parent initialised CUDA: forked kernels could not use the GPU")
+
+    def ready(self) -> dict:
+        """Wait for the parent's imports (once); what it runs: python, torch, numpy."""
+        if self.info is None:
+            info = self._receive(self.startup_timeout)
+            if not info.get("ready"):
+                raise EngineError(f"the warm parent did not start: {info}")
+            if info.get("cuda_initialized"):
+                raise EngineError("the warm parent initialised CUDA: forked kernels could not use the GPU")
+            self.info = info
+        return self.info
 
     def request(self, timeout: float = REQUEST_TIMEOUT, **message) -> dict:
+        self.ready()
         self._send(message)
         answer = self._receive(timeout)
         if "error" in answer:

@@ -42,10 +42,10 @@ class Guard:
         return f"__import__('sys').modules[{self.key!r}].{function}{args!r}"
 
 
-def parse(reply_content: dict | None) -> dict | None:
+def parse(reply_content: dict | None, key: str = "r") -> dict | None:
     """The guard's JSON answer from an execute_reply's user_expressions, or None if unreadable."""
     try:
-        value = reply_content["user_expressions"]["r"]
+        value = reply_content["user_expressions"][key]
         if value.get("status") != "ok":
             return None
         return json.loads(ast.literal_eval(value["data"]["text/plain"]))

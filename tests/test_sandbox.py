@@ -1,0 +1,495 @@
+"""The grading sandbox under attack: real hostile code in real kernels of the warm engine.
+
+Each test runs what a malicious submission would run, in a kernel forked from a sandboxed warm
+parent (Session + open_engine("warm")), or a whole `grade` run, and checks what it achieved,
+inside the sandbox and on the host. Nothing here reads the sandbox's configuration: a test fails
+when the property it names stops holding.
+"""
+import errno
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+
+from autograder import sandbox as sandboxing
+from autograder.engine import open_engine
+from autograder.engine.session import Limits, Session
+from autograder_fixtures import grade_args, run_autograder, submission
+from course import ROOT
+
+SANDBOX = sandboxing.detect()
+pytestmark = pytest.mark.skipif(not SANDBOX.enabled,
+                                reason=f"no bubblewrap sandbox on this machine ({SANDBOX.reason}): nothing to attack")
+
+KERNEL = "lesson08-grader"
+SECRET_NAME = "AG_SANDBOX_TEST_SECRET"
+SECRET = f"secret-{uuid.uuid4().hex}"
+RESULT = "@@result@@"
+VENV = Path(sys.prefix)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """One warm engine for the module; the grader's environment holds a secret while it runs."""
+    os.environ[SECRET_NAME] = SECRET
+    engine = open_engine("warm", KERNEL)
+    try:
+        yield engine
+    finally:
+        engine.close()
+        os.environ.pop(SECRET_NAME, None)
+
+
+@contextmanager
+def kernel(engine, **limits):
+    with Session(Limits(**{"cell_timeout": 30.0, **limits}), engine) as session:
+        yield session
+
+
+def probe(session, code: str, timeout: float = 30.0) -> dict:
+    """Run `code` (which fills a dict named `result`) in the kernel; the dict, back through JSON."""
+    wrapped = f"import json as _json\nresult = {{}}\n{code}\nprint({RESULT!r} + _json.dumps(result))\n"
+    reply = session.execute(wrapped, timeout)
+    assert reply.status == "ok", (reply.status, reply.note, session.death, reply.outputs)
+    text = "".join(o.get("text", "") for o in reply.outputs if o.get("output_type") == "stream")
+    lines = [line for line in text.splitlines() if line.startswith(RESULT)]
+    assert lines, text
+    return json.loads(lines[-1][len(RESULT):])
+
+
+def works(engine) -> None:
+    """A new kernel on the same engine starts and computes."""
+    with kernel(engine) as session:
+        assert probe(session, "result['two'] = 1 + 1") == {"two": 2}
+
+
+def host_processes_with(marker: str) -> list:
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if any(marker in part for part in process.info["cmdline"] or ()):
+                found.append(process.info["pid"])
+        except psutil.Error:
+            continue
+    return found
+
+
+def eventually(condition, seconds: float = 3.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def sandbox_processes(engine) -> list:
+    """Processes below this engine's bubblewrap processes that run as a sandbox user (not root)."""
+    found = []
+    for parent in list(engine._parents):
+        try:
+            below = psutil.Process(parent.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for process in below:
+            try:
+                if process.uids().real != 0:
+                    found.append(process)
+            except psutil.NoSuchProcess:
+                pass
+    return found
+
+
+# 1. No network ------------------------------------------------------------------------------------
+
+def test_the_kernel_reaches_no_network_not_even_the_hosts_loopback(engine):
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # abstract unix sockets belong to the netns
+    abstract_name = f"\0ag-sandbox-test-{uuid.uuid4().hex}"
+    abstract.bind(abstract_name)
+    abstract.listen()
+    abstract.setblocking(False)
+    try:
+        with kernel(engine) as session:
+            result = probe(session, f"""
+import socket, time
+def attempt(family, address, timeout):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    started = time.monotonic()
+    try:
+        s.connect(address)
+        outcome = "connected"
+    except socket.timeout:
+        outcome = "timeout"
+    except OSError as e:
+        outcome = f"{{type(e).__name__}} {{e.errno}}"
+    finally:
+        s.close()
+    return [outcome, time.monotonic() - started]
+result["loopback"] = attempt(socket.AF_INET, ("127.0.0.1", {port}), 5)
+result["public"] = attempt(socket.AF_INET, ("1.1.1.1", 53), 2)
+result["abstract"] = attempt(socket.AF_UNIX, {abstract_name!r}, 5)
+result["interfaces"] = [name for _, name in socket.if_nameindex()]
+""")
+        for name in ("loopback", "public", "abstract"):
+            outcome, seconds = result[name]
+            assert outcome != "connected", f"{name}: the kernel connected out of its sandbox"
+            assert outcome != "timeout" and seconds < 1.5, f"{name}: packets left the sandbox ({outcome}, {seconds:.1f} s)"
+        assert result["interfaces"] in (["lo"], []), result["interfaces"]
+        for server in (listener, abstract):
+            with pytest.raises(BlockingIOError):
+                server.accept()  # nobody ever knocked
+    finally:
+        listener.close()
+        abstract.close()
+
+
+# 2. Nothing outlives a submission ---------------------------------------------------------------------
+
+def test_no_process_a_submission_starts_outlives_it(engine):
+    marker = f"ag-outlive-{uuid.uuid4().hex}"
+    with kernel(engine) as session:
+        result = probe(session, f"""
+import os, signal, subprocess, sys
+stubborn = ("import signal, time\\n"
+            "for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT): signal.signal(s, signal.SIG_IGN)\\n"
+            "time.sleep(300)")
+child = subprocess.Popen([sys.executable, "-c", stubborn, {marker!r} + "-session"], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+pid = os.fork()
+if pid == 0:  # double fork: the grandchild is orphaned, in a session of its own
+    try:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-c", stubborn, {marker!r} + "-daemon"])
+    finally:
+        os._exit(0)
+os.waitpid(pid, 0)
+result["child"] = child.pid
+""")
+        assert result["child"]
+        running = eventually(lambda: len(host_processes_with(marker)) >= 2, 10)
+        assert running, "the test cannot see the submission's processes from the host"
+    left = eventually(lambda: not host_processes_with(marker), 3.0)
+    assert left, f"still running after the submission ended: {host_processes_with(marker)}"
+
+
+# 3. Secrets are out of sight -----------------------------------------------------------------------------
+
+def test_the_course_gradebook_outputs_and_the_graders_home_are_out_of_sight(engine, ag_course, tmp_path):
+    root, coursedir = ag_course[0], ag_course[1]
+    gradebook_path = Path(root) / "gradebook.db"
+    if not gradebook_path.exists():
+        from autograder.gradebook import open_gradebook
+        open_gradebook(coursedir).close()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(SECRET)
+    home = Path.home()
+    home_entries = [str(p) for p in home.iterdir() if p.name != ".pyenv"]  # .pyenv holds the kernel's Python
+    secret_paths = [str(root), str(gradebook_path), str(ROOT), str(ROOT / "source"), str(ROOT / "autograder"),
+                    str(out), str(out / "results.json"), str(tmp_path), *home_entries]
+    for path in secret_paths:
+        assert os.path.exists(path), path  # on the host they are there
+    with kernel(engine) as session:
+        result = probe(session, f"""
+import os, sys
+result["visible"] = {{}}
+for path in {secret_paths!r}:
+    try:
+        found = os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(100).decode("latin-1")
+    except OSError as e:
+        found = None
+    if os.path.exists(path) or found is not None:
+        result["visible"][path] = found
+prefix = os.path.realpath(sys.base_prefix) + "/"
+result["home_files"] = [os.path.join(d, f) for d, _, fs in os.walk({str(home)!r}) for f in fs
+                        if not os.path.realpath(os.path.join(d, f)).startswith(prefix)]
+result["secret_in_env"] = any({SECRET!r} in v for v in os.environ.values()) or {SECRET_NAME!r} in os.environ
+result["pids"], result["secret_in_proc"] = {{}}, []
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        result["pids"][pid] = open(f"/proc/{{pid}}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+    except OSError:
+        continue
+    for part in ("environ", "cmdline"):
+        try:
+            if {SECRET!r}.encode() in open(f"/proc/{{pid}}/{{part}}", "rb").read():
+                result["secret_in_proc"].append(f"{{pid}}/{{part}}")
+        except OSError:
+            pass
+try:
+    os.kill({os.getpid()}, 0)
+    result["test_pid"] = "exists"
+except ProcessLookupError:
+    result["test_pid"] = "no such process"
+except PermissionError:
+    result["test_pid"] = "exists (not ours)"
+try:
+    with open("/proc/{os.getpid()}/environ", "rb") as f:
+        result["test_environ"] = {SECRET!r}.encode() in f.read()
+except OSError:
+    result["test_environ"] = None
+try:
+    with open("/proc/{os.getpid()}/mem", "rb") as f:
+        f.read(1)
+    result["test_mem"] = "readable"
+except OSError as e:
+    result["test_mem"] = repr(e)
+""")
+    assert result["visible"] == {}, f"the kernel sees: {result['visible']}"
+    assert result["home_files"] == [], f"files of {home} other than the kernel's Python: {result['home_files'][:20]}"
+    assert not result["secret_in_env"] and not result["secret_in_proc"], result["secret_in_proc"]
+    assert not any("pytest" in cmdline for cmdline in result["pids"].values()), result["pids"]
+    assert len(result["pids"]) < 10, result["pids"]  # the sandbox's own processes only
+    test_pid = str(os.getpid())
+    if result["test_pid"] != "no such process":  # the same number can name a process of the sandbox
+        assert "pytest" not in result["pids"].get(test_pid, ""), result["pids"]
+    assert result["test_environ"] is not True
+    assert result["test_mem"] != "readable" or test_pid in result["pids"]
+
+
+# 4. Writes land in scratch only, and are wiped ---------------------------------------------------------
+
+def test_writes_stay_in_scratch_and_the_next_submission_never_sees_them(engine):
+    marker = f"ag-write-{uuid.uuid4().hex}"
+    host_startup = Path.home() / ".ipython" / "profile_default" / "startup"
+    startup_before = set(os.listdir(host_startup)) if host_startup.is_dir() else set()
+    tmp_before = set(os.listdir("/tmp"))
+    with kernel(engine) as session:
+        written = probe(session, f"""
+import os, sys, site
+def write(path, text={marker!r}):
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return "written"
+    except OSError as e:
+        return type(e).__name__
+startup = os.path.join(os.path.expanduser("~"), ".ipython", "profile_default", "startup", "evil.py")
+result["cwd"] = write(os.path.join(os.getcwd(), "scratch-" + {marker!r}))
+result["startup"] = write(startup, "PWNED = 1\\n")
+result["tmp"] = write("/tmp/x")
+result["tmp_marker"] = write("/tmp/" + {marker!r})
+result["ipc"] = write("/ipc/" + {marker!r})
+result["root_dir"] = write("/" + {marker!r})
+result["root_home"] = write("/root/.ipython/profile_default/startup/evil.py", "PWNED = 1\\n")
+result["prefix"] = {{}}
+for folder in {{*site.getsitepackages(), sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)}}:
+    result["prefix"][folder] = write(os.path.join(folder, "evil.pth"), "import os; os.environ['PWNED'] = '1'\\n")
+result["home"] = os.path.expanduser("~")
+""")
+    assert written["cwd"] == written["startup"] == written["tmp"] == written["tmp_marker"] == "written", written
+    assert written["root_dir"] in ("PermissionError", "OSError"), written
+    assert written["root_home"] != "written" and set(written["prefix"].values()) <= {"PermissionError", "OSError"}, \
+        written
+    with kernel(engine) as session:
+        after = probe(session, f"""
+import os
+result["pwned"] = "PWNED" in globals() or "PWNED" in os.environ
+result["left"] = [p for p in ("scratch-" + {marker!r}, "/tmp/x", "/tmp/" + {marker!r}, "/ipc/" + {marker!r},
+                              {written['home']!r} + "/.ipython/profile_default/startup/evil.py")
+                  if os.path.exists(p)]
+result["cwd"] = sorted(os.listdir("."))
+result["tmp"] = sorted(os.listdir("/tmp"))
+""")
+    assert not after["pwned"], "the previous submission's startup file ran in this kernel"
+    assert after["left"] == [], after
+    assert after["tmp"] == [], after
+    assert set(after["cwd"]) <= {"home"}, after
+    # the host never saw any of it
+    startup_after = set(os.listdir(host_startup)) if host_startup.is_dir() else set()
+    assert startup_after == startup_before
+    tmp_new = set(os.listdir("/tmp")) - tmp_before
+    assert "x" not in tmp_new and marker not in tmp_new, tmp_new
+    for name in tmp_new:
+        path = Path("/tmp", name)
+        if path.is_file() and not path.is_symlink():
+            try:
+                assert marker not in path.read_text(errors="replace")[:100_000], path
+            except OSError:
+                pass
+    assert not [f for d, _, fs in os.walk(VENV) for f in fs if f == "evil.pth" or marker in f]
+    for parent in engine._parents:
+        assert marker not in os.listdir(parent.ipc_dir)
+
+
+@pytest.mark.xfail(strict=True, reason="SANDBOX HOLE: the wipe after each submission (forkserver._empty, shutil.rmtree "
+                   "ignore_errors) cannot remove files in folders the kernel made read-only (chmod 0o500/0); they "
+                   "survive into the next submission on the same warm parent, including an IPython startup file "
+                   "that then runs in the next student's kernel")
+def test_a_submission_cannot_lock_files_into_the_next_one(engine):
+    marker = f"ag-lock-{uuid.uuid4().hex}"
+    with kernel(engine) as session:
+        probe(session, f"""
+import os
+home = os.path.expanduser("~")
+startup = os.path.join(home, ".ipython", "profile_default", "startup")
+os.makedirs(startup, exist_ok=True)
+with open(os.path.join(startup, "00-evil.py"), "w") as f:
+    f.write("PWNED = 1\\n")
+for folder in ("/scratch/" + {marker!r}, "/tmp/" + {marker!r}, "/ipc/" + {marker!r}):
+    os.makedirs(folder + "/inner")
+    with open(folder + "/inner/left", "w") as f:
+        f.write({marker!r})
+    os.chmod(folder + "/inner", 0)
+    os.chmod(folder, 0o500)
+for folder in (startup, os.path.dirname(startup), os.path.dirname(os.path.dirname(startup))):
+    os.chmod(folder, 0o555)
+""")
+    with kernel(engine) as session:
+        after = probe(session, f"""
+import os
+result["pwned"] = "PWNED" in globals()
+result["left"] = [p for p in ("/scratch/" + {marker!r}, "/tmp/" + {marker!r}, "/ipc/" + {marker!r}) if os.path.exists(p)]
+""")
+    assert not after["pwned"], "a startup file of the previous submission ran in this kernel"
+    assert after["left"] == [], f"left over from the previous submission: {after['left']}"
+
+
+# 5. Limits ------------------------------------------------------------------------------------------------
+
+HOGS = {
+    "torch": "import torch\nx = torch.ones(6 * 2**30, dtype=torch.uint8)\nprint(int(x[-1]))",
+    "numpy": "import numpy as np\nx = np.ones(6 * 2**30, dtype=np.uint8)\nprint(int(x[-1]))",
+    # shared memory is not data (RLIMIT_DATA): the grader's memory watch must stop it
+    "shared mmap": ("import mmap, numpy as np\nm = mmap.mmap(-1, 6 * 2**30)\nv = np.frombuffer(m, dtype=np.uint8)\n"
+                    "for i in range(0, len(v), 2**28):\n    v[i:i + 2**28] = 1\nprint(int(v[-1]))"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hog", list(HOGS))
+def test_six_gib_is_refused_or_the_kernel_is_stopped_and_the_next_submission_runs(engine, hog):
+    with kernel(engine) as session:
+        reply = session.execute(HOGS[hog], 60)
+        if reply.status == "error":
+            error = reply.content
+            assert error["ename"] in ("RuntimeError", "MemoryError"), error
+            assert "memory" in error["evalue"].lower() or "allocate" in error["evalue"].lower(), error["evalue"]
+            assert probe(session, "result['two'] = 1 + 1") == {"two": 2}  # the kernel survived
+        else:
+            assert reply.status == "died", (reply.status, reply.outputs)
+            assert "memory" in session.death, session.death
+    works(engine)
+
+
+@pytest.mark.slow
+def test_a_fork_bomb_is_contained_and_ended_with_the_submission(engine):
+    marker = f"ag-bomb-{uuid.uuid4().hex}"
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    with kernel(engine) as session:
+        reply = session.execute(f"""
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", {bomb!r}, {marker!r}], start_new_session=True,
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(3)
+""", 20)
+        assert reply.status in ("ok", "timeout"), (reply.status, reply.note, session.death)
+        bombs = len(host_processes_with(marker))
+        assert bombs > 20, f"the fork bomb did not go off ({bombs} processes): the test proves nothing"
+        assert bombs <= sandboxing.MAX_PROCESSES
+    assert eventually(lambda: not host_processes_with(marker), 3.0), "fork bomb processes outlived the submission"
+    left = [(p.pid, p.cmdline()) for p in sandbox_processes(engine)]
+    assert len(left) == len(engine._parents), f"only the warm parents may remain: {left}"
+    works(engine)
+
+
+def test_no_file_over_64_mib_can_be_written(engine):
+    with kernel(engine) as session:
+        result = probe(session, """
+import errno, os
+for path in ("big", "/tmp/big"):
+    try:
+        with open(path, "wb") as f:
+            for _ in range(65):
+                f.write(b"\\0" * 2**20)
+                f.flush()
+        outcome = "written"
+    except OSError as e:
+        outcome = errno.errorcode.get(e.errno, str(e.errno))
+    result[path] = [outcome, os.path.getsize(path)]
+""")
+    for path, (outcome, size) in result.items():
+        assert outcome == "EFBIG" and size <= sandboxing.MAX_FILE_BYTES, (path, outcome, size)
+
+
+# 6. Unprivileged -------------------------------------------------------------------------------------------
+
+def test_the_kernel_is_an_unprivileged_user_with_no_capabilities(engine):
+    with kernel(engine) as session:
+        result = probe(session, """
+import ctypes, os
+result["ids"] = [*os.getresuid(), *os.getresgid()]
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+result["caps"] = {k: int(status[k], 16) for k in ("CapEff", "CapPrm", "CapAmb")}
+def attempt(f, *args):
+    try:
+        f(*args)
+        return "allowed"
+    except OSError as e:
+        return type(e).__name__
+result["setuid"] = attempt(os.setuid, 0)
+result["seteuid"] = attempt(os.seteuid, 0)
+result["setgroups"] = attempt(os.setgroups, [0])
+open("mine", "w").close()
+result["chown"] = attempt(os.chown, "mine", 0, 0)
+os.makedirs("mnt", exist_ok=True)
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.mount(b"none", b"mnt", b"tmpfs", 0, None)
+result["mount"] = "allowed" if rc == 0 else os.strerror(ctypes.get_errno())
+""")
+    assert 0 not in result["ids"], result["ids"]
+    assert result["caps"] == {"CapEff": 0, "CapPrm": 0, "CapAmb": 0}, result["caps"]
+    for action in ("setuid", "seteuid", "setgroups", "chown", "mount"):
+        assert result[action] != "allowed", (action, result)
+
+
+# 7. Without a sandbox -----------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_without_bwrap_require_sandbox_refuses_and_a_plain_run_warns_once(ag_course, tmp_path):
+    root = ag_course[0]
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / "alice.ipynb").write_bytes(submission())
+    bare = tmp_path / "bin"  # nothing but the venv's scripts and a python3: no bwrap
+    bare.mkdir()
+    (bare / "python3").symlink_to(sys.executable)
+    path = os.pathsep.join([str(VENV / "bin"), str(bare)])
+    assert shutil.which("bwrap", path=path) is None
+    assert shutil.which("bwrap") is not None
+    no_bwrap = {"PATH": path}
+
+    refused = run_autograder(*grade_args(root, submissions, tmp_path / "refused", "--require-sandbox",
+                                         cell_timeout=10), env=no_bwrap, cwd=root, timeout=300)
+    assert refused.returncode != 0
+    assert "sandbox" in refused.stderr and "bwrap" in refused.stderr, refused.stderr
+    assert not (tmp_path / "refused" / "alice" / "results.json").exists()
+
+    plain = run_autograder(*grade_args(root, submissions, tmp_path / "plain", cell_timeout=10),
+                           env=no_bwrap, cwd=root, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr.count("unsandboxed") == 1, plain.stderr
+    results = json.loads((tmp_path / "plain" / "alice" / "results.json").read_text())
+    assert results["extra_data"]["kernel"]["sandbox"] == "none"
+
+    sandboxed = run_autograder(*grade_args(root, submissions, tmp_path / "sandboxed", "--require-sandbox",
+                                           cell_timeout=10), cwd=root, timeout=300)
+    assert sandboxed.returncode == 0, sandboxed.stderr
+    assert "unsandboxed" not in sandboxed.stderr
+    results = json.loads((tmp_path / "sandboxed" / "alice" / "results.json").read_text())
+    assert results["extra_data"]["kernel"]["sandbox"] == "bwrap"
+    assert results["score"] == results["max_score"] or results["score"] > 0
