@@ -63,8 +63,9 @@ class Job:
 
 def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits: Limits | None = None,
               options: Options | None = None, notebook_id: str | None = None, stream=sys.stderr,
-              gpus: list[str] | None = None) -> dict:
-    """Grade every submission under `submissions_path`; return {student_id: results dict}."""
+              gpus: list[str] | None = None, stats: dict | None = None) -> dict:
+    """Grade every submission under `submissions_path`; return {student_id: results dict}.
+    `stats`, if given, receives figures about the run: the engine and its peak kernel memory."""
     limits, options = limits or Limits(), options or Options()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,6 +90,9 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
                               stream, pool, workers, engine)
         finally:
             engine.close()
+            if stats is not None:
+                stats.update(engine=engine.name, sandbox=engine.sandbox.kind,
+                             peak_unique_memory=engine.peak_unique_memory)
 
 
 def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Limits, options: Options,

@@ -72,8 +72,6 @@ def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env:
             if kernel.stuck and time.monotonic() < deadline:
                 _restart(kernel, guard, nb, index, run, deadline)
                 carried = None
-        if not kernel.dead:
-            run.kernel["unique_memory_mb"] = round(kernel.unique_memory() / 2**20, 1)
         if any(c.note == TIME_LIMIT for c in run.cells.values()):
             run.flags.append(f"{TIME_LIMIT} ({limits.notebook_timeout:.0f} s): the cells after it were not run")
     return run

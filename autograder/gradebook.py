@@ -27,10 +27,14 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
     gb.update_or_create_student(student)
     with warnings.catch_warnings():  # nbgrader's own autograde triggers the same SQLAlchemy notices
         warnings.simplefilter("ignore", SAWarning)
-        gb.update_or_create_submission(a_id, student)  # makes a Grade and Comment row per cell
+        submission = gb.update_or_create_submission(a_id, student)  # makes a Grade and Comment row per cell
+    # One query each for the notebook's grades and comments (find_grade is a query per cell).
+    notebook_row = next(n for n in submission.notebooks if n.name == nb_id)
+    grades = {g.name: g for g in notebook_row.grades}
+    comments = {c.name: c for c in notebook_row.comments}
     tests = {t["name"]: t for t in results["tests"]}
     for spec in assignment.grade_cells:
-        grade = gb.find_grade(spec.grade_id, nb_id, a_id, student)
+        grade = grades[spec.grade_id]
         test = tests.get(spec.grade_id)
         auto_score = None if test and R.outcome_of(test) == R.MANUAL else (test or {}).get("score", 0.0)
         if grade.manual_score is not None and grade.auto_score == auto_score:
@@ -41,7 +45,7 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
         if spec.solution and spec.grade:  # a written answer: FAILED means left as given
             test = tests.get(spec.grade_id)
             unanswered = test is None or R.outcome_of(test) in (R.FAILED, R.MISSING)
-            gb.find_comment(spec.grade_id, nb_id, a_id, student).auto_comment = (
+            comments[spec.grade_id].auto_comment = (
                 "No response." if unanswered else None)
     gb.db.commit()
     target = course.notebook_path(coursedir, coursedir.autograded_directory, a_id, nb_id, student)

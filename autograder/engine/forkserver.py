@@ -132,10 +132,14 @@ def _become_kernel(request: dict, config: dict, control_fds: set) -> None:
         os.environ.pop("JPY_PARENT_PID", None)  # pid 1 in a namespace would look like an orphan
         os.environ.update(request.get("env", {}))
         _set_limits(request.get("limits", {}))
+        import time as _t; _t0 = _t.perf_counter()
         from ipykernel.kernelapp import IPKernelApp
         app = IPKernelApp.instance()
+        import cProfile, pstats; _pr = cProfile.Profile(); _pr.enable()
         app.initialize(["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:",
                         "--IPKernelApp.parent_handle=0"])
+        _pr.disable(); os.write(2, f"TRACE init {(_t.perf_counter()-_t0)*1000:.0f} ms\n".encode())
+        import io; _buf = io.StringIO(); pstats.Stats(_pr, stream=_buf).sort_stats("cumulative").print_stats(25); os.write(2, _buf.getvalue().encode())
         app.start()
     except BaseException:  # noqa: B036  the child must never return into the server's loop
         import traceback

@@ -21,6 +21,7 @@ class FreshEngine:
 
     def __init__(self, kernel_name: str, startup_timeout: float = 60.0):
         self.kernel_name, self.startup_timeout = kernel_name, startup_timeout
+        self.peak_unique_memory = 0  # bytes: the most any kernel held of its own
 
     def start(self, env: dict, limits: dict) -> "FreshKernel":
         return FreshKernel(self, env)
@@ -34,6 +35,7 @@ class FreshEngine:
 
 class FreshKernel:
     def __init__(self, engine: FreshEngine, env: dict):
+        self.engine = engine
         self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
         self.cwd = tempfile.mkdtemp(prefix="autograder-kernel-")
         self.km = KernelManager(kernel_name=engine.kernel_name)
@@ -59,14 +61,13 @@ class FreshKernel:
         except psutil.Error:
             return True, None, 0
 
-    def unique_memory(self) -> int:
+    def shutdown(self) -> None:
         process = self.km.provisioner.process if self.km.provisioner else None
         try:
-            return psutil.Process(process.pid).memory_full_info().uss
+            uss = psutil.Process(process.pid).memory_full_info().uss
+            self.engine.peak_unique_memory = max(self.engine.peak_unique_memory, uss)
         except (psutil.Error, AttributeError):
-            return 0
-
-    def shutdown(self) -> None:
+            pass
         self.client.stop_channels()
         if self.km.has_kernel:
             self.km.shutdown_kernel(now=True)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from queue import Empty
 
 import nbformat
+import zmq
 
 from ..sandbox import kernel_limits
 
-POLL = 0.05  # seconds between looks at the kernel's channels
 WATCH_EVERY = 0.2  # seconds between looks at the process (alive? memory?)
 MAX_TRACEBACK_LINES = 60
 MAX_LINE = 2_000
@@ -130,10 +130,6 @@ class Session:
         self.shutdown()
         self.start()
 
-    def unique_memory(self) -> int:
-        """Bytes of memory only this kernel holds (not shared with a warm parent)."""
-        return self.kernel.unique_memory() if self.kernel is not None else 0
-
     def _wait_for_ready(self, timeout: float) -> None:
         """A kernel_info reply on shell, then any message on iopub, so the subscription is live.
         (jupyter_client's wait_for_ready sleeps in 0.2 s steps: longer than a forked kernel needs.)"""
@@ -142,7 +138,7 @@ class Session:
             msg_id = self.kc.kernel_info()
             if self._shell_reply(msg_id, timeout=min(1.0, max(deadline - time.monotonic(), 0.01))) is not None:
                 try:
-                    self.kc.get_iopub_msg(timeout=0.5)
+                    self.kc.iopub_channel.get_msg(timeout=0.5)
                     return
                 except Empty:
                     pass
@@ -176,11 +172,23 @@ class Session:
                 next_watch = now + WATCH_EVERY
                 if not self._watch():
                     return self._done(started, "died", outputs, None, self.death)
-            idle = self._drain_iopub(msg_id, outputs) or idle
-            reply = reply or self._shell_reply(msg_id)
+            ready = self._wait(min(deadline, next_watch) - now)
+            if self.kc.iopub_channel.socket in ready:
+                idle = self._drain_iopub(msg_id, outputs) or idle
+            if reply is None and self.kc.shell_channel.socket in ready:
+                reply = self._shell_reply(msg_id)
         status = "timeout" if timed_out else reply["content"].get("status", "error")
         return self._done(started, status if status in ("ok", "timeout") else "error", outputs,
                           reply["content"], f"ran past {timeout:.0f} s: interrupted" if timed_out else "")
+
+    def _wait(self, seconds: float) -> dict:
+        """Block until shell or iopub has a message (or `seconds` pass); which sockets are ready.
+        The channels' own sockets are polled directly: jupyter_client's blocking getters run an
+        asyncio loop per message, which costs more than the message."""
+        poller = zmq.Poller()
+        poller.register(self.kc.shell_channel.socket, zmq.POLLIN)
+        poller.register(self.kc.iopub_channel.socket, zmq.POLLIN)
+        return dict(poller.poll(max(int(seconds * 1000), 0) + 1))
 
     def _done(self, started, status, outputs, content, note) -> Reply:
         items = outputs.finish()
@@ -189,23 +197,20 @@ class Session:
 
     def _drain_iopub(self, msg_id: str, outputs: Outputs) -> bool:
         """Take every waiting iopub message; True once the request's `idle` status arrived."""
-        idle = False
-        try:
-            msg = self.kc.get_iopub_msg(timeout=POLL)
-            while True:
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                        idle = True
-                    else:
-                        outputs.add(msg)
-                msg = self.kc.get_iopub_msg(timeout=0)
-        except Empty:
-            return idle
+        idle, channel = False, self.kc.iopub_channel
+        while channel.msg_ready():
+            msg = channel.get_msg(timeout=0)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    idle = True
+                else:
+                    outputs.add(msg)
+        return idle
 
     def _shell_reply(self, msg_id: str, timeout: float = 0) -> dict | None:
         try:
             while True:
-                msg = self.kc.get_shell_msg(timeout=timeout)
+                msg = self.kc.shell_channel.get_msg(timeout=timeout)
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return msg
         except Empty:

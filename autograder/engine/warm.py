@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import zmq
 from jupyter_client.blocking import BlockingKernelClient
 
 from .. import sandbox as sandboxing
@@ -44,6 +45,11 @@ class WarmEngine:
         self._slots = 0
         self._parents: list[WarmParent] = []
         self.closed = False
+        self.peak_unique_memory = 0  # bytes: the most any kernel held of its own, not shared with its parent
+        # The client connects before the forked kernel has bound its sockets; zmq retries every
+        # 100 ms by default, which would be most of a kernel's start-up.
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.RECONNECT_IVL, 2)
 
     def start(self, env: dict, limits: dict) -> "ForkedKernel":
         parent = self._take()
@@ -65,6 +71,7 @@ class WarmEngine:
             parents, self._parents = self._parents, []
         for parent in parents:
             parent.close()
+        self.context.destroy(linger=0)
 
     def _take(self) -> "WarmParent":
         while True:
@@ -213,7 +220,7 @@ class ForkedKernel:
         self.pid = parent.request(op="fork", connection_file=f"{parent.ipc_inside}/kernel.json", env=env,
                                   limits=limits)["pid"]
         self.gone = ""
-        self.client = BlockingKernelClient()
+        self.client = BlockingKernelClient(context=engine.context)
         self.client.load_connection_info({**connection, "ip": f"{parent.ipc_dir}/k"})
         self.client.start_channels()
 
@@ -239,11 +246,10 @@ class ForkedKernel:
             return False, None, 0
         return answer["exit"] is None, answer["exit"], answer["rss"]
 
-    def unique_memory(self) -> int:
-        answer = self._ask(op="poll")
-        return answer["uss"] if answer else 0
-
     def shutdown(self) -> None:
+        answer = self._ask(op="poll")
+        if answer and answer["exit"] is None:
+            self.engine.peak_unique_memory = max(self.engine.peak_unique_memory, answer["uss"])
         self.client.stop_channels()
         self._ask(op="reap", timeout=REAP_TIMEOUT)
         self.engine._give_back(self.parent)
