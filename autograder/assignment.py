@@ -161,7 +161,7 @@ def load(coursedir, assignment_id: str, notebook_id: str | None = None, sync: bo
         marker, state = _sync_state(coursedir, assignment_id, source)
         if not marker.is_file() or marker.read_text() != state:
             sync_gradebook(coursedir, assignment_id)
-            marker.write_text(state)
+            marker.write_text(_sync_state(coursedir, assignment_id, source)[1])
     try:
         return _from_gradebook(coursedir, assignment_id, notebook_id, source)
     except AssignmentError:

@@ -14,12 +14,12 @@ from autograder.engine.session import Outputs
 def test_bound_names_are_what_a_setup_cell_defines():
     source = "import numpy as np\nimport torch\nfrom torch import nn\nimport os.path\nx = 1\n" \
              "def helper():\n    inner = 2\nclass K: pass\nfor i in range(3): pass"
-    assert bound_names(source) == ["K", "helper", "nn", "np", "os", "torch", "x"]
-    assert bound_names("this is ( not python") == []
+    assert bound_names(source) == ("K", "helper", "nn", "np", "os", "torch", "x")
+    assert bound_names("this is ( not python") == ()
 
 
 def test_builtins_used_are_the_builtins_a_test_reads():
-    assert builtins_used("assert isinstance(x, bool)\nlen = 3\nprint(type(y))") == ["bool", "isinstance", "print", "type"]
+    assert builtins_used("assert isinstance(x, bool)\nlen = 3\nprint(type(y))") == ("bool", "isinstance", "print", "type")
 
 
 def test_an_unreadable_guard_answer_is_none():

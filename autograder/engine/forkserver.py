@@ -132,14 +132,10 @@ def _become_kernel(request: dict, config: dict, control_fds: set) -> None:
         os.environ.pop("JPY_PARENT_PID", None)  # pid 1 in a namespace would look like an orphan
         os.environ.update(request.get("env", {}))
         _set_limits(request.get("limits", {}))
-        import time as _t; _t0 = _t.perf_counter()
         from ipykernel.kernelapp import IPKernelApp
         app = IPKernelApp.instance()
-        import cProfile, pstats; _pr = cProfile.Profile(); _pr.enable()
-        app.initialize(["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:",
+        app.initialize(["-f", request["connection_file"], *request.get("arguments", []),
                         "--IPKernelApp.parent_handle=0"])
-        _pr.disable(); os.write(2, f"TRACE init {(_t.perf_counter()-_t0)*1000:.0f} ms\n".encode())
-        import io; _buf = io.StringIO(); pstats.Stats(_pr, stream=_buf).sort_stats("cumulative").print_stats(25); os.write(2, _buf.getvalue().encode())
         app.start()
     except BaseException:  # noqa: B036  the child must never return into the server's loop
         import traceback
@@ -173,10 +169,28 @@ def _warm_up() -> dict:
     import numpy
     import torch
     import platform
+    _first_use(numpy, torch)
     gc.collect()
     gc.freeze()  # objects made so far stay out of the children's collections: fewer copied pages
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
             "cuda_initialized": bool(torch.cuda.is_initialized())}
+
+
+def _first_use(numpy, torch) -> None:
+    """What every kernel would otherwise do once on its own: the first conversions, views, an
+    autograd graph, a small layer. Single-threaded (the pools are capped at one thread above),
+    and each fork checks that it stayed so."""
+    array = numpy.arange(6, dtype=numpy.float32).reshape(2, 3)
+    tensor = torch.from_numpy(array)
+    torch.as_tensor(array[:, ::2]).numpy()
+    torch.tensor(array).T.contiguous().numpy(force=True)
+    weights = tensor.clone().requires_grad_()
+    (weights * 2).sum().backward()
+    weights.detach().cpu().numpy()
+    torch.nn.Linear(3, 2)(tensor).detach().numpy()
+    numpy.shares_memory(array, tensor.numpy())
+    numpy.testing.assert_allclose(array, tensor.numpy())
+    torch.testing.assert_close(tensor, tensor.clone())
 
 
 def _descendants() -> list[int]:

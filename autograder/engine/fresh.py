@@ -23,8 +23,9 @@ class FreshEngine:
         self.kernel_name, self.startup_timeout = kernel_name, startup_timeout
         self.peak_unique_memory = 0  # bytes: the most any kernel held of its own
 
-    def start(self, env: dict, limits: dict) -> "FreshKernel":
-        return FreshKernel(self, env)
+    def start(self, env: dict, arguments, limits: dict) -> "FreshKernel":
+        """A new kernel process; `limits` are the sandbox's, which this engine has none of."""
+        return FreshKernel(self, env, arguments)
 
     def prepare(self, count: int) -> None:
         """Nothing to start ahead: each kernel starts with its submission."""
@@ -34,13 +35,13 @@ class FreshEngine:
 
 
 class FreshKernel:
-    def __init__(self, engine: FreshEngine, env: dict):
+    def __init__(self, engine: FreshEngine, env: dict, arguments):
         self.engine = engine
         self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
         self.cwd = tempfile.mkdtemp(prefix="autograder-kernel-")
         self.km = KernelManager(kernel_name=engine.kernel_name)
         self.km.start_kernel(cwd=self.cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+                             stderr=subprocess.DEVNULL, extra_arguments=list(arguments))
         self.client = self.km.blocking_client()
         self.client.start_channels(hb=False)
 

@@ -51,10 +51,11 @@ class WarmEngine:
         self.context = zmq.Context()
         self.context.setsockopt(zmq.RECONNECT_IVL, 2)
 
-    def start(self, env: dict, limits: dict) -> "ForkedKernel":
+    def start(self, env: dict, arguments, limits: dict) -> "ForkedKernel":
+        """A new kernel: `env` added to its environment, `arguments` to its command line (IPKernelApp's)."""
         parent = self._take()
         try:
-            return ForkedKernel(self, parent, env, limits)
+            return ForkedKernel(self, parent, env, arguments, limits)
         except BaseException:
             self._give_back(parent)
             raise
@@ -207,7 +208,7 @@ class WarmParent:
 class ForkedKernel:
     """One single-use kernel forked from a warm parent, with a client connected over ipc."""
 
-    def __init__(self, engine: WarmEngine, parent: WarmParent, env: dict, limits: dict):
+    def __init__(self, engine: WarmEngine, parent: WarmParent, env: dict, arguments, limits: dict):
         self.engine, self.parent = engine, parent
         self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
         key = secrets.token_hex(16)
@@ -218,7 +219,7 @@ class ForkedKernel:
             owner = os.stat(parent.ipc_dir)
             os.chown(Path(parent.ipc_dir, "kernel.json"), owner.st_uid, owner.st_gid)
         self.pid = parent.request(op="fork", connection_file=f"{parent.ipc_inside}/kernel.json", env=env,
-                                  limits=limits)["pid"]
+                                  arguments=list(arguments), limits=limits)["pid"]
         self.gone = ""
         self.client = BlockingKernelClient(context=engine.context)
         self.client.load_connection_info({**connection, "ip": f"{parent.ipc_dir}/k"})

@@ -8,6 +8,7 @@ import ast
 import builtins
 import json
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 # What a test's verdict leans on, for this course. Modules: their public names are watched;
@@ -53,12 +54,13 @@ def parse(reply_content: dict | None, key: str = "r") -> dict | None:
         return None
 
 
-def bound_names(source: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def bound_names(source: str) -> tuple[str, ...]:
     """Top-level names a cell binds: imports, defs, classes and plain assignments."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return []
+        return ()
     names = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -68,14 +70,15 @@ def bound_names(source: str) -> list[str]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names += [t.id for t in targets if isinstance(t, ast.Name)]
-    return sorted(set(names))
+    return tuple(sorted(set(names)))
 
 
-def builtins_used(source: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def builtins_used(source: str) -> tuple[str, ...]:
     """Builtin names a test cell reads (isinstance, len, type, ...)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return []
-    return sorted({n.id for n in ast.walk(tree)
-                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in _BUILTIN_NAMES})
+        return ()
+    return tuple(sorted({n.id for n in ast.walk(tree)
+                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in _BUILTIN_NAMES}))
