@@ -7,14 +7,16 @@ Inside it:
   the gradebook, the submissions, the output folder or anyone's home;
 - writable: a scratch tmpfs (the kernel's cwd and HOME) and /tmp, wiped after every
   submission, and the folder of the kernel's ipc sockets;
-- an unprivileged user: as root, the parent drops to a uid of its own and keeps no
-  capability; otherwise a user namespace maps the grader's uid to `nobody`.
+- an unprivileged user: as root, each kernel runs under a fresh uid with no capability (its
+  parent keeps only what it needs to start, signal and clean up after it); otherwise a user
+  namespace maps the grader's uid to `nobody`, for the kernel and its parent alike.
 
 Per-submission limits (processes, file size, CPU, memory) are set by the parent on each
 kernel it forks: `kernel_limits`. Without bubblewrap or user namespaces (macOS, a locked-down
 container) grading still runs, unsandboxed, and says so: `available()` is False.
 """
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -26,7 +28,8 @@ SCRATCH = "/scratch"
 TMP = "/tmp"
 IPC = "/ipc"  # where the folder of the kernel's ipc sockets appears inside
 SCRATCH_BYTES = 512 * 2**20
-BASE_UID = 61000  # uid of worker slot N is BASE_UID + N when the grader runs as root
+BASE_UID = 100_000  # kernels' uids, when the grader runs as root, are drawn above this
+PARENT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 MAX_PROCESSES = 256  # threads count too: torch and ipykernel start a few dozen
 MAX_FILE_BYTES = 64 * 2**20
 
@@ -85,17 +88,22 @@ def wrap(command: list[str], python: str, ipc_dir: str, gpu_devices: bool = Fals
         if name in os.environ:
             argv += ["--setenv", name, os.environ[name]]
     argv += ["--chdir", SCRATCH]
-    if os.getuid() == 0:  # keep only what the parent needs to become the sandbox's user
-        argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    if os.getuid() == 0:  # only what the parent needs to put each kernel under a uid of its own,
+        # signal it, and wipe what it wrote; each kernel drops them all with its uid
+        argv += ["--cap-drop", "ALL"]
+        for capability in PARENT_CAPABILITIES:
+            argv += ["--cap-add", capability]
     return argv + command
 
 
-def sandbox_user(slot: int) -> tuple[int | None, int | None]:
-    """(uid, gid) the parent drops to, when the grader runs as root; one uid per worker slot, so
-    one submission's process limit cannot starve another's."""
+def kernel_user() -> tuple[int | None, int | None]:
+    """(uid, gid) for the kernels of one warm parent, when the grader runs as root: unused by
+    anyone else, so a kernel can't signal its parent or another run's kernels, and one
+    submission's process limit can't starve another's. None: a user namespace maps one uid."""
     if os.getuid() != 0:
         return None, None
-    return BASE_UID + slot, BASE_UID + slot
+    uid = BASE_UID + secrets.randbelow(1_000_000_000)
+    return uid, uid
 
 
 def kernel_limits(memory_mb: int, cpu_seconds: float, gpu: bool, sandboxed: bool) -> dict:
@@ -112,6 +120,19 @@ def kernel_limits(memory_mb: int, cpu_seconds: float, gpu: bool, sandboxed: bool
     if sandboxed:
         limits["nproc"] = MAX_PROCESSES
     return limits
+
+
+def mount_tmpfs(folder: str, size: int) -> bool:
+    """Mount a tmpfs of `size` bytes on `folder` (as root); False where that can't be done."""
+    if os.getuid() != 0 or shutil.which("mount") is None:
+        return False
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700,nosuid,nodev", "tmpfs", folder],
+                          capture_output=True, timeout=30)
+    return done.returncode == 0
+
+
+def unmount(folder: str) -> None:
+    subprocess.run(["umount", "--lazy", folder], capture_output=True, timeout=30)
 
 
 def _namespaces() -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from jupyter_client.kernelspec import KernelSpecManager
 
-from autograder.engine import kernelspec as kernel
+from autograder.engine import ENGINES, kernelspec as kernel, open_engine
 
 
 def test_install_writes_a_spec_running_this_python(tmp_path):
@@ -22,11 +22,17 @@ def test_grading_kernel_is_installed_in_the_course_environment():
 
 
 @pytest.mark.slow
-def test_probe_runs_in_the_kernel_and_sees_cuda_visible_devices():
-    info = kernel.probe(env={"CUDA_VISIBLE_DEVICES": "3"})
+@pytest.mark.parametrize("kind", ENGINES)
+def test_probe_runs_in_the_kernel_and_sees_cuda_visible_devices(kind):
+    engine = open_engine(kind, kernel.GRADER_KERNEL)
+    try:
+        info = kernel.probe(engine, env={"CUDA_VISIBLE_DEVICES": "3"})
+    finally:
+        engine.close()
     assert info["cuda_visible_devices"] == "3"
     assert info["torch"] == torch.__version__
     assert info["cuda_available"] is False, "GPU 3 does not exist here, so CUDA is not available"
+    assert info["engine"] == kind and info["sandbox"] == engine.sandbox.kind
 
 
 def test_describe_says_plainly_when_gpu_tests_cannot_run():

@@ -208,10 +208,6 @@ result["child"] = child.pid
         kill_marked(marker)
 
 
-@pytest.mark.xfail(strict=True, reason="SANDBOX HOLE: the kernel runs as the same uid as its warm parent (forkserver), "
-                   "so it can SIGSTOP it (os.kill(os.getppid(), SIGSTOP)); the parent then never reaps: the submission's "
-                   "processes outlive it, and later submissions on that worker fail after REQUEST_TIMEOUT, because "
-                   "WarmEngine._give_back keeps a stopped parent (alive() is still True)")
 def test_a_submission_cannot_stop_its_warm_parent_to_outlive_itself():
     marker = f"ag-stop-{uuid.uuid4().hex}"
     engine = open_engine("warm", KERNEL)  # its own engine: the attack may leave its parent stopped
@@ -224,11 +220,15 @@ def test_a_submission_cannot_stop_its_warm_parent_to_outlive_itself():
 import os, signal, subprocess, sys
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", {marker!r}], start_new_session=True,
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-os.kill(os.getppid(), signal.SIGSTOP)
+try:
+    os.kill(os.getppid(), signal.SIGSTOP)  # as root, the kernel's uid is not its parent's: refused
+except PermissionError:
+    pass
 """)
             assert eventually(lambda: host_processes_with(marker), 10), "the test cannot see the submission's process"
             ender.start()
-            gone = eventually(lambda: not host_processes_with(marker), 5.0)
+            # A parent that was stopped stops answering: the driver kills its whole sandbox.
+            gone = eventually(lambda: not host_processes_with(marker), 45.0)
         finally:
             for process in engine_processes(engine):  # undo the attack, so the engine can close
                 try:
@@ -239,6 +239,8 @@ os.kill(os.getppid(), signal.SIGSTOP)
             if ender.ident is not None:
                 ender.join(90)
         assert gone, "the submission's process outlived it: its warm parent was stopped and never reaped it"
+        with kernel(engine) as after:  # and the engine grades on, with a new parent where needed
+            assert after.execute("1 + 1", 30).status == "ok"
     finally:
         kill_marked(marker)
         engine.close()
@@ -272,7 +274,7 @@ def on_the_way(path, found):
 result["visible"] = {{}}
 for path in {secret_paths!r}:
     try:
-        found = sorted(os.listdir(path))[:20] if os.path.isdir(path) else open(path, "rb").read(100).decode("latin-1")
+        found = sorted(os.listdir(path))[:20] if os.path.isdir(path) else f"{{len(open(path, 'rb').read())}} bytes read"
     except OSError as e:
         found = None
     if (os.path.exists(path) or found is not None) and not on_the_way(path, found):
@@ -395,7 +397,7 @@ result["tmp"] = sorted(os.listdir("/tmp"))
     assert not after["pwned"], "the previous submission's startup file ran in this kernel"
     assert after["left"] == [], after
     assert after["tmp"] == [], after
-    assert set(after["cwd"]) <= {"home"}, after
+    assert len(after["cwd"]) == 1 and after["cwd"][0].startswith("home-"), after  # only its own, new home
     # the host never saw any of it
     startup_after = set(os.listdir(host_startup)) if host_startup.is_dir() else set()
     assert startup_after == startup_before
@@ -413,10 +415,6 @@ result["tmp"] = sorted(os.listdir("/tmp"))
         assert marker not in os.listdir(parent.ipc_dir)
 
 
-@pytest.mark.xfail(strict=True, reason="SANDBOX HOLE: the wipe after each submission (forkserver._empty, shutil.rmtree "
-                   "ignore_errors) cannot remove files in folders the kernel made read-only (chmod 0o555/0o500/0); they "
-                   "survive into the next submission on the same warm parent, including an IPython startup file "
-                   "that then runs in the next student's kernel")
 def test_a_submission_cannot_lock_files_into_the_next_one(engine):
     marker = f"ag-lock-{uuid.uuid4().hex}"
     with kernel(engine) as session:

@@ -22,6 +22,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import sys
 
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
@@ -41,23 +42,29 @@ def main() -> None:
     control_in, control_out = os.fdopen(int(sys.argv[1]), "r"), os.fdopen(int(sys.argv[2]), "w", buffering=1)
     _keep = {control_in.fileno(), control_out.fileno()}
     config = json.loads(control_in.readline())
-    _drop_privileges(config.get("uid"), config.get("gid"))
     scratch = config["scratch"]
     os.chdir(scratch)
-    _prctl(PR_SET_DUMPABLE, 0)  # a kernel of the same uid can neither ptrace nor read this process
+    _prctl(PR_SET_DUMPABLE, 0)  # a kernel can neither ptrace nor read this process
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans (setsid'd, double-forked) come back here to be ended
     versions = _warm_up()
     _send(control_out, {"ready": True, "pid": os.getpid(), **versions})
     server = ForkServer(control_out, config, _keep)
     for line in control_in:
         request = json.loads(line)
-        _send(control_out, server.handle(request))
+        try:
+            answer = server.handle(request)
+        except Exception as error:  # the driver reads it and replaces this parent
+            answer = {"error": f"{type(error).__name__}: {error}", "fatal": True}
+        _send(control_out, answer)
+        if answer.get("fatal"):
+            break
     server.reap()
 
 
 class ForkServer:
     def __init__(self, control_out, config: dict, control_fds: set):
         self.control_out, self.config, self.control_fds = control_out, config, control_fds
+        self.modes = {folder: stat.S_IMODE(os.stat(folder).st_mode) for folder in config["wipe"]}
         self.kernel = None  # pid of the kernel now running
         self.exit = None
 
@@ -110,8 +117,8 @@ class ForkServer:
         while _quietly(os.waitpid, -1, os.WNOHANG) not in (None, False, (0, 0)):
             pass
         self.kernel, self.exit = None, None
-        for folder in self.config["wipe"]:
-            _empty(folder)
+        for folder, mode in self.modes.items():
+            _empty(folder, mode)  # raises when it can't: the driver replaces this parent
         return killed
 
 
@@ -123,10 +130,11 @@ def _become_kernel(request: dict, config: dict, control_fds: set) -> None:
         os.setsid()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
+        _become_user(request.get("uid"), request.get("gid"))
         _prctl(PR_SET_DUMPABLE, 1)
         gc.unfreeze()
-        home = os.path.join(config["scratch"], "home")
-        os.makedirs(home, exist_ok=True)
+        home = os.path.join(config["scratch"], request.get("home", "home"))
+        os.makedirs(home)  # new for each kernel: nothing an earlier one left is read
         os.environ.update({"HOME": home, "IPYTHONDIR": os.path.join(home, ".ipython"),
                            "MPLCONFIGDIR": os.path.join(home, ".matplotlib"), "TMPDIR": config["tmp"]})
         os.environ.pop("JPY_PARENT_PID", None)  # pid 1 in a namespace would look like an orphan
@@ -152,13 +160,16 @@ def _set_limits(limits: dict) -> None:
         resource.setrlimit(names[name], (value, value))
 
 
-def _drop_privileges(uid, gid) -> None:
-    """Started as root in the sandbox (with only CAP_SETUID/SETGID): become the sandbox's user."""
+def _become_user(uid, gid) -> None:
+    """In the kernel, when the grader runs as root: a uid of its own, other than this parent's, so
+    it can neither signal nor trace the parent. From uid 0 to non-zero, every capability is gone."""
     if uid is None or os.getuid() != 0:
         return
     os.setgroups([])
     os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)  # from 0 to non-zero: every capability is gone
+    os.setresuid(uid, uid, uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise RuntimeError("the kernel is still root")
 
 
 def _warm_up() -> dict:
@@ -233,12 +244,21 @@ def _uss(pid) -> int:
         return 0
 
 
-def _empty(folder: str) -> None:
+def _empty(folder: str, mode: int) -> None:
+    """Remove everything in `folder`, whatever modes the kernel set on it; raise if anything stays
+    (the driver then replaces this parent rather than hand leftovers to the next submission)."""
+    os.chmod(folder, mode)
+    for root, folders, _ in os.walk(folder):
+        for name in folders:  # owner (or CAP_FOWNER) may always chmod: undo 0o000, 0o500, ...
+            _quietly(lambda path: os.chmod(path, 0o700, follow_symlinks=False), os.path.join(root, name))
     for entry in os.scandir(folder):
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
             _quietly(os.unlink, entry.path)
+    left = os.listdir(folder)
+    if left:
+        raise RuntimeError(f"could not wipe {folder}: {left[:5]} remain")
 
 
 def _quietly(function, *args):

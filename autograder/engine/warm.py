@@ -26,8 +26,9 @@ from .. import sandbox as sandboxing
 
 FORKSERVER = Path(__file__).with_name("forkserver.py")
 FORKSERVER_INSIDE = "/opt/autograder/forkserver.py"
-REQUEST_TIMEOUT = 30.0
-REAP_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 15.0
+REAP_TIMEOUT = 30.0
+IPC_BYTES = 16 * 2**20
 PARENT_GONE = "the grading sandbox stopped while this submission ran"
 
 
@@ -107,13 +108,12 @@ class WarmParent:
     """One forkserver process (in its sandbox) and the pipes that drive it."""
 
     def __init__(self, python: str, sandbox: sandboxing.Sandbox, slot: int, gpu: bool, startup_timeout: float):
-        self.sandboxed = sandbox.enabled
+        self.sandboxed, self.broken = sandbox.enabled, False
         self.folder = tempfile.mkdtemp(prefix="ag-")  # short: ipc socket paths are limited to ~100 bytes
         self.ipc_dir = os.path.join(self.folder, "ipc")
         os.mkdir(self.ipc_dir, 0o700)
-        uid, gid = sandboxing.sandbox_user(slot) if self.sandboxed else (None, None)
-        if uid is not None:
-            os.chown(self.ipc_dir, uid, gid)
+        # The kernel may write its sockets' folder: as root, a small tmpfs, so it can't fill the disk.
+        self.mounted = self.sandboxed and sandboxing.mount_tmpfs(self.ipc_dir, IPC_BYTES)
         if self.sandboxed:
             scratch, tmp, ipc_inside = sandboxing.SCRATCH, sandboxing.TMP, sandboxing.IPC
         else:
@@ -139,7 +139,7 @@ class WarmParent:
         os.close(from_parent_w)
         self._buffer = b""
         self.startup_timeout, self.info = startup_timeout, None
-        self._send({"uid": uid, "gid": gid, "scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside]})
+        self._send({"scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside]})
 
     def ready(self) -> dict:
         """Wait for the parent's imports (once); what it runs: python, torch, numpy."""
@@ -153,15 +153,30 @@ class WarmParent:
         return self.info
 
     def request(self, timeout: float = REQUEST_TIMEOUT, **message) -> dict:
-        self.ready()
-        self._send(message)
-        answer = self._receive(timeout)
+        """Send one request and wait for its answer. A parent that fails to answer (stopped,
+        stuck, dead, or unable to wipe) is broken: it is killed, with its whole sandbox, and
+        replaced on the next submission."""
+        try:
+            self.ready()
+            self._send(message)
+            answer = self._receive(timeout)
+        except EngineError:
+            self.kill()
+            raise
         if "error" in answer:
+            if answer.get("fatal"):
+                self.kill()
             raise EngineError(answer["error"])
         return answer
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.broken and self.process.poll() is None
+
+    def kill(self) -> None:
+        """End the sandbox at once: bwrap's init dies with it, and the kernel ends with its namespace."""
+        self.broken = True
+        if self.process.poll() is None:
+            self.process.kill()
 
     def close(self) -> None:
         for fd in (self._to_parent, self._from_parent):
@@ -175,6 +190,8 @@ class WarmParent:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.mounted:
+            sandboxing.unmount(self.ipc_dir)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _send(self, message: dict) -> None:
@@ -212,18 +229,21 @@ class ForkedKernel:
         self.engine, self.parent = engine, parent
         self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
         key = secrets.token_hex(16)
+        uid, gid = sandboxing.kernel_user() if parent.sandboxed else (None, None)
+        if uid is not None:  # its sockets' folder is the kernel's own, and no earlier kernel's
+            os.chown(parent.ipc_dir, uid, gid)
         ports = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
         connection = {**ports, "transport": "ipc", "key": key, "signature_scheme": "hmac-sha256"}
         Path(parent.ipc_dir, "kernel.json").write_text(json.dumps({**connection, "ip": f"{parent.ipc_inside}/k"}))
-        if parent.sandboxed and os.getuid() == 0:  # readable by the sandbox's user, who owns the folder
-            owner = os.stat(parent.ipc_dir)
-            os.chown(Path(parent.ipc_dir, "kernel.json"), owner.st_uid, owner.st_gid)
+        if uid is not None:
+            os.chown(Path(parent.ipc_dir, "kernel.json"), uid, gid)
         self.pid = parent.request(op="fork", connection_file=f"{parent.ipc_inside}/kernel.json", env=env,
-                                  arguments=list(arguments), limits=limits)["pid"]
+                                  arguments=list(arguments), limits=limits, uid=uid, gid=gid,
+                                  home=f"home-{secrets.token_hex(4)}")["pid"]
         self.gone = ""
         self.client = BlockingKernelClient(context=engine.context)
         self.client.load_connection_info({**connection, "ip": f"{parent.ipc_dir}/k"})
-        self.client.start_channels()
+        self.client.start_channels(hb=False)
 
     def _ask(self, **message) -> dict | None:
         if self.gone:
