@@ -8,7 +8,7 @@ ASSIGNMENT := lesson08
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-gpu bench release lab browser-setup clean-notebooks clean
+.PHONY: demo test test-gpu bench release lab browser-setup sandbox-setup clean-notebooks clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	touch $@
 
 ## demo: set everything up, release the assignment, check the reference solution, grade the samples
-demo: $(VENV)/.installed release
+demo: $(VENV)/.installed sandbox-setup release
 	$(PY) tools/check_reference.py $(ASSIGNMENT)
 	$(PY) -m autograder grade $(ASSIGNMENT) --submissions samples/$(ASSIGNMENT) --out demo-output --cell-timeout 10
 
@@ -29,21 +29,25 @@ release: $(VENV)/.installed
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
 	@echo "release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb generated from source/$(ASSIGNMENT)/"
 
+## sandbox-setup: Debian's bubblewrap, the sandbox around every student kernel (apt, once; silent after)
+sandbox-setup:
+	tools/sandbox_setup.sh
+
 ## browser-setup: Debian's Chromium and a Hangul font for the browser tests (apt, once; silent after)
 browser-setup:
 	tools/browser_setup.sh
 
 ## test: the whole suite: nbval on notebooks/, the assignment, its mutants, the autograder, the browser tests
-test: $(VENV)/.installed browser-setup
+test: $(VENV)/.installed sandbox-setup browser-setup
 	$(PY) -m pytest
 
 ## test-gpu: on a CUDA machine: doctor, then the reference and GPU mutants graded on the CUDA kernel
-test-gpu: $(VENV)/.installed
+test-gpu: $(VENV)/.installed sandbox-setup
 	$(PY) -m autograder doctor
 	$(PY) -m pytest -m gpu -rs
 
-## bench: seconds per notebook and kernel memory when grading (figures, not a test)
-bench: $(VENV)/.installed
+## bench: seconds per submission against plain nbgrader autograde, and kernel memory (figures, not a test)
+bench: $(VENV)/.installed sandbox-setup
 	$(PY) tools/bench_grading.py
 
 ## lab: JupyterLab 4 on 127.0.0.1 for the course, with nbgrader's extensions, on the course's kernel
