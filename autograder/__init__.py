@@ -5,9 +5,11 @@ One submission travels, in grade.grade_submission:
 
     load.py      bytes → nbformat 4.5 notebook, or InvalidSubmission with a reason
     restore.py   nbgrader cells rebuilt from the gradebook (assignment.py), hidden tests back in
-    execute.py   cells run on the grading kernel (session.py), guard.py/kernel_guard.py around tests
+    execute.py   cells run on a grading kernel (engine/), the guard (guard/) around tests
     score.py     an outcome and points per graded cell → results.py (Gradescope results.json)
 
-batch.py wraps it: submissions.py finds the files, gradebook.py records each result,
-feedback.py and report.py render the pages, files.py writes them atomically.
+Below execute: engine/ makes the kernel (fresh from the kernelspec, or forked from a warm
+parent) and sandbox.py confines it. Around grade_submission: batch.py is the driver and the
+single writer (submissions.py finds the files, gradebook.py records each result, files.py
+writes atomically), executors/ runs the jobs, views/ renders feedback and the report.
 """
