@@ -48,7 +48,7 @@ test-gpu: $(VENV)/.installed sandbox-setup
 
 ## bench: seconds per submission against plain nbgrader autograde, and kernel memory (figures, not a test)
 bench: $(VENV)/.installed sandbox-setup
-	$(PY) tools/bench_grading.py
+	$(PY) tools/bench_grading.py $(N)
 
 ## lab: JupyterLab 4 on 127.0.0.1 for the course, with nbgrader's extensions, on the course's kernel
 lab: $(VENV)/.installed

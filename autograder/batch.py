@@ -84,6 +84,7 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
                                  require_sandbox=options.require_sandbox)
         except EngineError as error:
             raise BatchError(str(error)) from None
+        engine.measure_memory = stats is not None
         try:
             engine.prepare(workers)
             return _grade_all(coursedir, assignment_id, submissions_path, out, limits, options, notebook_id,

@@ -7,7 +7,7 @@ nothing of the autograder package, so the course folder need not be visible to i
 The driver speaks JSON lines on the two fds named in argv (in, out); stdin and stdout are /dev/null.
 
     {"op": "fork", "connection_file": F, "env": {...}, "limits": {...}}  → {"pid": P}
-    {"op": "poll"}    → {"exit": code or null, "rss": bytes of every process but this one, "uss": ...}
+    {"op": "poll"}    → {"exit": code or null, "rss": bytes of every process but this one}
     {"op": "signal", "signum": N}                                        → {}
     {"op": "reap"}    → {"killed": N}: every process but this one ends, the scratch is wiped
     end of input      → reap, then exit
@@ -100,8 +100,7 @@ class ForkServer:
             if pid == self.kernel:
                 self.exit = os.waitstatus_to_exitcode(status)
         others = _descendants()
-        return {"exit": self.exit if self.kernel is not None else None,
-                "rss": sum(_rss(p) for p in others), "uss": _uss(self.kernel) if self.exit is None else 0}
+        return {"exit": self.exit if self.kernel is not None else None, "rss": sum(_rss(p) for p in others)}
 
     def reap(self) -> int:
         """End every process but this one, then wipe what the kernel wrote."""
@@ -132,7 +131,6 @@ def _become_kernel(request: dict, config: dict, control_fds: set) -> None:
             signal.signal(signum, signal.SIG_DFL)
         _become_user(request.get("uid"), request.get("gid"))
         _prctl(PR_SET_DUMPABLE, 1)
-        gc.unfreeze()
         home = os.path.join(config["scratch"], request.get("home", "home"))
         os.makedirs(home)  # new for each kernel: nothing an earlier one left is read
         os.environ.update({"HOME": home, "IPYTHONDIR": os.path.join(home, ".ipython"),
@@ -231,16 +229,6 @@ def _rss(pid: int) -> int:
         with open(f"/proc/{pid}/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _uss(pid) -> int:
-    """Unique memory of the kernel process: its private pages, not those shared with this parent."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            fields = dict(line.split(":", 1) for line in rollup if ":" in line)
-        return sum(int(fields[k].split()[0]) * 1024 for k in ("Private_Clean", "Private_Dirty") if k in fields)
-    except (OSError, ValueError, TypeError):
         return 0
 
 

@@ -21,6 +21,7 @@ class FreshEngine:
 
     def __init__(self, kernel_name: str, startup_timeout: float = 60.0):
         self.kernel_name, self.startup_timeout = kernel_name, startup_timeout
+        self.measure_memory = False  # when True, each kernel's unique memory is read as it ends
         self.peak_unique_memory = 0  # bytes: the most any kernel held of its own
 
     def start(self, env: dict, arguments, limits: dict) -> "FreshKernel":
@@ -65,8 +66,9 @@ class FreshKernel:
     def shutdown(self) -> None:
         process = self.km.provisioner.process if self.km.provisioner else None
         try:
-            uss = psutil.Process(process.pid).memory_full_info().uss
-            self.engine.peak_unique_memory = max(self.engine.peak_unique_memory, uss)
+            if self.engine.measure_memory:
+                uss = psutil.Process(process.pid).memory_full_info().uss
+                self.engine.peak_unique_memory = max(self.engine.peak_unique_memory, uss)
         except (psutil.Error, AttributeError):
             pass
         self.client.stop_channels()

@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import zmq
 from jupyter_client.blocking import BlockingKernelClient
 
@@ -46,6 +47,7 @@ class WarmEngine:
         self._slots = 0
         self._parents: list[WarmParent] = []
         self.closed = False
+        self.measure_memory = False  # when True, each kernel's unique memory is read as it ends
         self.peak_unique_memory = 0  # bytes: the most any kernel held of its own, not shared with its parent
         # The client connects before the forked kernel has bound its sockets; zmq retries every
         # 100 ms by default, which would be most of a kernel's start-up.
@@ -268,12 +270,34 @@ class ForkedKernel:
         return answer["exit"] is None, answer["exit"], answer["rss"]
 
     def shutdown(self) -> None:
-        answer = self._ask(op="poll")
-        if answer and answer["exit"] is None:
-            self.engine.peak_unique_memory = max(self.engine.peak_unique_memory, answer["uss"])
+        if self.engine.measure_memory:
+            self.engine.peak_unique_memory = max(self.engine.peak_unique_memory, self._unique_memory())
         self.client.stop_channels()
         self._ask(op="reap", timeout=REAP_TIMEOUT)
         self.engine._give_back(self.parent)
+
+
+    def _unique_memory(self) -> int:
+        """Bytes only this kernel holds (USS: not shared with its parent), read from the host."""
+        try:
+            for process in psutil.Process(self.parent.process.pid).children(recursive=True):
+                if _namespace_pid(process.pid) == self.pid:
+                    return process.memory_full_info().uss
+        except psutil.Error:
+            pass
+        return 0
+
+
+def _namespace_pid(host_pid: int) -> int | None:
+    """A process's pid in its own (innermost) pid namespace."""
+    try:
+        with open(f"/proc/{host_pid}/status") as status:
+            for line in status:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _plain_env() -> dict:
