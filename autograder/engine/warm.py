@@ -85,7 +85,7 @@ class WarmEngine:
                 break
             if parent.alive():
                 return parent
-            parent.close()
+            self._discard(parent)
         return self._new_parent()
 
     def _new_parent(self) -> "WarmParent":
@@ -100,10 +100,14 @@ class WarmEngine:
         if parent.alive() and not self.closed:
             self._idle.put(parent)
         else:
-            parent.close()
-            with self._lock:
-                if parent in self._parents:
-                    self._parents.remove(parent)
+            self._discard(parent)
+
+    def _discard(self, parent: "WarmParent") -> None:
+        """A dead or broken parent: closed, and the next submission gets a new one."""
+        parent.close()
+        with self._lock:
+            if parent in self._parents:
+                self._parents.remove(parent)
 
 
 class WarmParent:
