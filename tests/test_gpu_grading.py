@@ -179,6 +179,17 @@ def test_doctor_says_what_grading_runs_on():
     assert missing.returncode == 1 and "no-such-kernel" in missing.stderr
 
 
+def test_doctor_reports_the_engine_and_the_sandbox():
+    from autograder import sandbox
+    warm = run_autograder("doctor")
+    assert "engine:         warm" in warm.stdout
+    expected = "bubblewrap" if sandbox.detect().enabled else "none:"
+    assert f"sandbox:        {expected}" in warm.stdout, warm.stdout
+    fresh = run_autograder("doctor", "--engine", "fresh")
+    assert fresh.returncode == 0 and "engine:         fresh" in fresh.stdout
+    assert "sandbox:        none:" in fresh.stdout
+
+
 def test_kernel_install_puts_the_grading_kernel_where_asked(tmp_path):
     done = run_autograder("kernel", "install", "--prefix", tmp_path)
     assert done.returncode == 0, done.stderr

@@ -34,8 +34,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 WARM_IMPORTS = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.testing",
                 "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
-                "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-                "jedi")
+                "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger")
 
 
 def main() -> None:
