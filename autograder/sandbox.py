@@ -76,11 +76,12 @@ def wrap(command: list[str], python: str, ipc_dir: str, gpu_devices: bool = Fals
             "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "HOME", SCRATCH, "--setenv", "TMPDIR", TMP]
     argv += _system_mounts()
-    for folder in _python_folders(python):
-        argv += _parents(folder) + ["--ro-bind", folder, folder]
+    # The writable tmpfs first: a Python that lives below /tmp (a clone in /tmp) is bound on top.
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", SCRATCH,
              "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", TMP]
+    for folder in python_folders(python):
+        argv += _parents(folder) + ["--ro-bind", folder, folder]
     argv += ["--bind", ipc_dir, IPC]
     if gpu_devices:
         argv += _gpu_mounts()
@@ -155,7 +156,7 @@ def _system_mounts() -> list[str]:
 
 
 @lru_cache(maxsize=8)
-def _python_folders(python: str) -> tuple[str, ...]:
+def python_folders(python: str) -> tuple[str, ...]:
     """The kernel Python's prefix and base prefix (a venv and the Python it was made from)."""
     found = subprocess.run([python, "-c", "import sys; print(sys.prefix); print(sys.base_prefix); "
                             "print(sys.exec_prefix)"], capture_output=True, text=True, check=True, timeout=60)
@@ -172,7 +173,7 @@ def _parents(folder: str) -> list[str]:
     """Make each missing parent folder world-readable (bwrap would create it 0700 as root)."""
     argv, path = [], Path(folder)
     for parent in reversed(path.parents):
-        if str(parent) in ("/", "/usr"):
+        if str(parent) in ("/", "/usr", SCRATCH, TMP):
             continue
         argv += ["--perms", "0755", "--dir", str(parent)]
     return argv

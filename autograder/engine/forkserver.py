@@ -64,6 +64,7 @@ class ForkServer:
     def __init__(self, control_out, config: dict, control_fds: set):
         self.control_out, self.config, self.control_fds = control_out, config, control_fds
         self.modes = {folder: stat.S_IMODE(os.stat(folder).st_mode) for folder in config["wipe"]}
+        self.keep = frozenset(config.get("keep", ()))
         self.kernel = None  # pid of the kernel now running
         self.exit = None
 
@@ -116,7 +117,7 @@ class ForkServer:
             pass
         self.kernel, self.exit = None, None
         for folder, mode in self.modes.items():
-            _empty(folder, mode)  # raises when it can't: the driver replaces this parent
+            _empty(folder, mode, self.keep)  # raises when it can't: the driver replaces this parent
         return killed
 
 
@@ -231,21 +232,34 @@ def _rss(pid: int) -> int:
         return 0
 
 
-def _empty(folder: str, mode: int) -> None:
-    """Remove everything in `folder`, whatever modes the kernel set on it; raise if anything stays
-    (the driver then replaces this parent rather than hand leftovers to the next submission)."""
+def _empty(folder: str, mode: int, keep: frozenset = frozenset()) -> None:
+    """Remove everything in `folder`, whatever modes the kernel set on it, except the folders in
+    `keep` (read-only binds) and the folders leading to them; raise if anything else stays (the
+    driver then replaces this parent rather than hand leftovers to the next submission)."""
     os.chmod(folder, mode)
     for root, folders, _ in os.walk(folder):
+        folders[:] = [name for name in folders if os.path.join(root, name) not in keep]
         for name in folders:  # owner (or CAP_FOWNER) may always chmod: undo 0o000, 0o500, ...
-            _quietly(lambda path: os.chmod(path, 0o700, follow_symlinks=False), os.path.join(root, name))
+            path = os.path.join(root, name)
+            if not _leads_to(path, keep):
+                _quietly(lambda p: os.chmod(p, 0o700, follow_symlinks=False), path)
     for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
+        if entry.path in keep:
+            continue
+        if _leads_to(entry.path, keep):
+            _empty(entry.path, stat.S_IMODE(os.lstat(entry.path).st_mode), keep)
+        elif entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
             _quietly(os.unlink, entry.path)
-    left = os.listdir(folder)
+    left = [name for name in os.listdir(folder)
+            if os.path.join(folder, name) not in keep and not _leads_to(os.path.join(folder, name), keep)]
     if left:
         raise RuntimeError(f"could not wipe {folder}: {left[:5]} remain")
+
+
+def _leads_to(path: str, keep) -> bool:
+    return any(kept.startswith(path + "/") for kept in keep)
 
 
 def _quietly(function, *args):

@@ -145,7 +145,9 @@ class WarmParent:
         os.close(from_parent_w)
         self._buffer = b""
         self.startup_timeout, self.info = startup_timeout, None
-        self._send({"scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside]})
+        # Bound read-only inside a wiped folder (a Python below /tmp): left alone by the wipe.
+        keep = [f for f in sandboxing.python_folders(python) if self.sandboxed and f.startswith(f"{tmp}/")]
+        self._send({"scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside], "keep": keep})
 
     def ready(self) -> dict:
         """Wait for the parent's imports (once); what it runs: python, torch, numpy."""
