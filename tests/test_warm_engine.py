@@ -95,3 +95,22 @@ def test_fresh_and_warm_kernels_have_the_same_python_and_torch(engine):
             assert run(fresh, "import sys, torch; print(sys.version, torch.__version__)") == warm_versions
     finally:
         fresh_engine.close()
+
+
+def test_a_forked_kernel_keeps_kernel_semantics(engine):
+    """display, stderr, get_ipython() and inline matplotlib work as in a kernel of its own."""
+    with Session(Limits(), engine) as session:
+        reply = session.execute(
+            "import sys\nimport matplotlib.pyplot as plt\nfrom IPython.display import display, Markdown\n"
+            "print('out'); print('err', file=sys.stderr)\n"
+            "display(Markdown('**shown**'))\n"
+            "assert get_ipython() is not None and type(get_ipython()).__name__ == 'ZMQInteractiveShell'\n"
+            "plt.plot([1, 2, 3]); plt.show()\n"
+            "41 + 1", 30)
+    assert reply.status == "ok", reply.outputs
+    kinds = [(o["output_type"], o.get("name")) for o in reply.outputs]
+    assert ("stream", "stdout") in kinds and ("stream", "stderr") in kinds
+    data = [o["data"] for o in reply.outputs if o["output_type"] in ("display_data", "execute_result")]
+    assert any("text/markdown" in d for d in data), "display() did not reach the grader"
+    assert any("image/png" in d for d in data), "the inline backend drew no figure"
+    assert any(d.get("text/plain") == "42" for d in data), "the cell's value is its execute_result"

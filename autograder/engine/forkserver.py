@@ -33,7 +33,8 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # is_available() wi
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 WARM_IMPORTS = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.testing",
-                "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
+                "matplotlib", "matplotlib.pyplot",  # not matplotlib_inline: importing it in the kernel
+                # is what hooks the inline backend into the kernel's shell
                 "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger")
 
 
