@@ -35,7 +35,10 @@ PR_SET_DUMPABLE = 4
 WARM_IMPORTS = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.testing",
                 "matplotlib", "matplotlib.pyplot",  # not matplotlib_inline: importing it in the kernel
                 # is what hooks the inline backend into the kernel's shell
-                "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger")
+                "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+                # what IPKernelApp.initialize imports on its own
+                "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
+                "IPython.extensions.storemagic", "sqlite3", "pdb", "faulthandler", "tornado.platform.asyncio")
 
 
 def main() -> None:
