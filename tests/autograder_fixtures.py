@@ -5,6 +5,7 @@ tests never touch the working tree's gradebook and can run beside other work.
 """
 import atexit
 import os
+import signal
 import subprocess
 import sys
 
@@ -51,6 +52,12 @@ def run_autograder(*args, env=None, cwd=None, timeout=600):
     env = {**os.environ, "PATH": bin_path(), **(env or {})}
     return subprocess.run(autograder_command(*args), cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def interruptible():
+    """preexec_fn for a grader that a test will Ctrl-C: a shell that started the suite in the
+    background leaves SIGINT ignored, and Python keeps it so; give the child the default back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def notebook_bytes(nb) -> bytes:

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder_fixtures import SAMPLES, autograder_command, grade_args, run_autograder
+from autograder_fixtures import SAMPLES, autograder_command, grade_args, interruptible, run_autograder
 from course import autograde, bin_path, scratch_course
 
 pytestmark = pytest.mark.slow
@@ -157,7 +157,7 @@ def test_an_interrupted_run_resumes_without_losing_or_duplicating_anyone(demo, t
         shutil.copy(SAMPLES / f"{student}.ipynb", subs)
     resumed = tmp_path / "out"
     env = {**os.environ, "PATH": bin_path()}
-    ctrl_c = subprocess.Popen(command(root, subs, resumed), cwd=root, env=env,
+    ctrl_c = subprocess.Popen(command(root, subs, resumed), cwd=root, env=env, preexec_fn=interruptible,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(resumed / "alice" / "results.json")
     ctrl_c.send_signal(signal.SIGINT)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from autograder.merge import merge_gpu_tests
-from autograder_fixtures import autograder_command, by_name, grade_args, run_autograder, submission
+from autograder_fixtures import autograder_command, by_name, grade_args, interruptible, run_autograder, submission
 from course import bin_path
 from mutants import GPU_MUTANTS
 
@@ -154,7 +154,7 @@ def test_ctrl_c_stops_parallel_workers_at_once_and_a_rerun_finishes(ag_course, t
     out = tmp_path / "out"
     process = subprocess.Popen(autograder_command(*grade_args(ag_course[0], folder, out, "--workers", "2",
                                                               cell_timeout=40)),
-                               env={**os.environ, "PATH": bin_path()}, stdout=subprocess.PIPE,
+                               env={**os.environ, "PATH": bin_path()}, preexec_fn=interruptible, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     time.sleep(8)  # both workers are inside their sleeping cell by now
     process.send_signal(signal.SIGINT)
