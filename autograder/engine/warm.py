@@ -1,8 +1,9 @@
 """The warm engine: kernels forked from a parent that has already imported torch.
 
 Each worker holds one `WarmParent`: `forkserver.py` running in its own sandbox (sandbox.py),
-driven over two pipes. A kernel is forked from it per submission and talked to over ipc
-sockets in a folder shared with the sandbox, as any Jupyter kernel is. When the kernel is done,
+driven over two pipes. A kernel is forked from it per submission, under a uid of its own when
+the grader is root, and talked to over ipc sockets in a folder shared with the sandbox, as any
+Jupyter kernel is. When the kernel is done,
 the parent ends every process the submission started and wipes what it wrote. A parent that
 dies is replaced by a new one on the next submission; it never runs student code itself.
 """
@@ -44,7 +45,6 @@ class WarmEngine:
         self.python, self.sandbox, self.gpu, self.startup_timeout = python, sandbox, gpu, startup_timeout
         self._idle: queue.LifoQueue = queue.LifoQueue()
         self._lock = threading.Lock()
-        self._slots = 0
         self._parents: list[WarmParent] = []
         self.closed = False
         self.measure_memory = False  # when True, each kernel's unique memory is read as it ends
@@ -89,9 +89,7 @@ class WarmEngine:
         return self._new_parent()
 
     def _new_parent(self) -> "WarmParent":
-        with self._lock:
-            slot, self._slots = self._slots, self._slots + 1
-        parent = WarmParent(self.python, self.sandbox, slot, self.gpu, self.startup_timeout)
+        parent = WarmParent(self.python, self.sandbox, self.gpu, self.startup_timeout)
         with self._lock:
             self._parents.append(parent)
         return parent
@@ -113,7 +111,7 @@ class WarmEngine:
 class WarmParent:
     """One forkserver process (in its sandbox) and the pipes that drive it."""
 
-    def __init__(self, python: str, sandbox: sandboxing.Sandbox, slot: int, gpu: bool, startup_timeout: float):
+    def __init__(self, python: str, sandbox: sandboxing.Sandbox, gpu: bool, startup_timeout: float):
         self.sandboxed, self.broken = sandbox.enabled, False
         self.folder = tempfile.mkdtemp(prefix="ag-")  # short: ipc socket paths are limited to ~100 bytes
         self.ipc_dir = os.path.join(self.folder, "ipc")
