@@ -159,9 +159,9 @@ def load(coursedir, assignment_id: str, notebook_id: str | None = None, sync: bo
     source = course.notebook_path(coursedir, coursedir.source_directory, assignment_id, notebook_id)
     if sync and source.is_file():
         marker, state = _sync_state(coursedir, assignment_id, source)
-        if not marker.is_file() or marker.read_text() != state:
+        if not _has_database(coursedir) or not marker.is_file() or marker.read_text() != state:
             sync_gradebook(coursedir, assignment_id)
-            marker.write_text(_sync_state(coursedir, assignment_id, source)[1])
+            marker.write_text(state)
     try:
         return _from_gradebook(coursedir, assignment_id, notebook_id, source)
     except AssignmentError:
@@ -177,10 +177,14 @@ def _sync_state(coursedir, assignment_id: str, source: Path) -> tuple[Path, str]
     digest = hashlib.sha256(source.read_bytes())
     if config.is_file():
         digest.update(config.read_bytes())
-    database = coursedir.db_url.removeprefix("sqlite:///")
-    exists = os.path.exists(database) if coursedir.db_url.startswith("sqlite:///") else True
     marker = Path(coursedir.root) / f".autograder-synced-{assignment_id}"
-    return marker, json.dumps([digest.hexdigest(), coursedir.db_url, exists])
+    return marker, json.dumps([digest.hexdigest(), coursedir.db_url])
+
+
+def _has_database(coursedir) -> bool:
+    """False when the course's SQLite gradebook file is missing (a new or deleted gradebook)."""
+    url = coursedir.db_url
+    return not url.startswith("sqlite:///") or os.path.exists(url.removeprefix("sqlite:///"))
 
 
 def _from_gradebook(coursedir, assignment_id: str, notebook_id: str, source: Path) -> Assignment:

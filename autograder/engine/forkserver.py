@@ -6,7 +6,8 @@ nothing of the autograder package, so the course folder need not be visible to i
 
 The driver speaks JSON lines on the two fds named in argv (in, out); stdin and stdout are /dev/null.
 
-    {"op": "fork", "connection_file": F, "env": {...}, "limits": {...}}  → {"pid": P}
+    {"op": "fork", "connection_file": F, "arguments": [...], "env": {...}, "limits": {...},
+     "uid": U, "gid": G, "home": H}                                      → {"pid": P}
     {"op": "poll"}    → {"exit": code or null, "rss": bytes of every process but this one}
     {"op": "signal", "signum": N}                                        → {}
     {"op": "reap"}    → {"killed": N}: every process but this one ends, the scratch is wiped
@@ -51,7 +52,7 @@ def main() -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans (setsid'd, double-forked) come back here to be ended
     versions = _warm_up()
     _send(control_out, {"ready": True, "pid": os.getpid(), **versions})
-    server = ForkServer(control_out, config, _keep)
+    server = ForkServer(config, _keep)
     for line in control_in:
         request = json.loads(line)
         try:
@@ -65,8 +66,8 @@ def main() -> None:
 
 
 class ForkServer:
-    def __init__(self, control_out, config: dict, control_fds: set):
-        self.control_out, self.config, self.control_fds = control_out, config, control_fds
+    def __init__(self, config: dict, control_fds: set):
+        self.config, self.control_fds = config, control_fds
         self.modes = {folder: stat.S_IMODE(os.stat(folder).st_mode) for folder in config["wipe"]}
         self.keep = frozenset(config.get("keep", ()))
         self.kernel = None  # pid of the kernel now running
@@ -115,14 +116,18 @@ class ForkServer:
                 break
             for pid in others:
                 killed += _quietly(os.kill, pid, signal.SIGKILL) is not False
-            while _quietly(os.waitpid, -1, os.WNOHANG) not in (None, False, (0, 0)):
-                pass
-        while _quietly(os.waitpid, -1, os.WNOHANG) not in (None, False, (0, 0)):
-            pass
+            _collect_zombies()
+        _collect_zombies()
         self.kernel, self.exit = None, None
         for folder, mode in self.modes.items():
             _empty(folder, mode, self.keep)  # raises when it can't: the driver replaces this parent
         return killed
+
+
+def _collect_zombies() -> None:
+    """Wait for every child that has ended (orphans included: this process is their subreaper)."""
+    while _quietly(os.waitpid, -1, os.WNOHANG) not in (None, False, (0, 0)):
+        pass
 
 
 def _become_kernel(request: dict, config: dict, control_fds: set) -> None:

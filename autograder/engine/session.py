@@ -225,7 +225,7 @@ class Session:
         """Is the kernel alive and within its memory limit? Kills it when it is over."""
         alive, code, memory = self.kernel.poll()
         if not alive:
-            self.death = self.kernel.gone if getattr(self.kernel, "gone", "") else _death_words(code)
+            self.death = self.kernel.gone or _death_words(code)
             return False
         if memory > self.limits.memory_limit_mb * 2**20:
             self.kernel.kill()
