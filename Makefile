@@ -5,19 +5,28 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 KERNEL := pytorch-course
 ASSIGNMENT := lesson08
+# make wheelhouse: the grading node's Python (X.Y), and where its wheels go
+PYTHON_VERSION ?= 3.12
+WHEELHOUSE ?= wheelhouse
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-gpu bench release lab browser-setup sandbox-setup clean-notebooks clean
+.PHONY: demo test test-gpu bench release lab wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
+
+# The course's package and its two kernels, in a venv that has everything else.
+define install_course
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) \
+		--display-name "PyTorch course (Python $$($(PY) -c 'import sys; print(*sys.version_info[:2], sep=".")'))"
+	$(PY) -m autograder kernel install
+	touch $(VENV)/.installed
+endef
 
 $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "PyTorch course (Python 3.11)"
-	$(PY) -m autograder kernel install
-	touch $@
+	$(install_course)
 
 ## demo: set everything up, release the assignment, check the reference solution, grade the samples
 demo: $(VENV)/.installed sandbox-setup release
@@ -41,10 +50,20 @@ browser-setup:
 test: $(VENV)/.installed sandbox-setup browser-setup
 	$(PY) -m pytest
 
-## test-gpu: on a CUDA machine: doctor, then the reference and GPU mutants graded on the CUDA kernel
-test-gpu: $(VENV)/.installed sandbox-setup
-	$(PY) -m autograder doctor
-	$(PY) -m pytest -m gpu -rs
+## test-gpu: on a CUDA machine, the whole GPU check, ending in a one-line summary: doctor, the GPU tests
+##   (hidden ones included), every GPU mutant graded on the CUDA kernel, nbval of the lecture on CUDA
+test-gpu: $(VENV)/.installed
+	tools/sandbox_setup.sh --optional
+	$(PY) tools/gpu_check.py
+
+## wheelhouse: every wheel an offline GPU node needs but torch and numpy, for PYTHON_VERSION (default 3.12)
+wheelhouse: $(VENV)/.installed
+	$(PY) tools/wheelhouse.py build --python-version $(PYTHON_VERSION) --dest $(WHEELHOUSE)
+
+## offline-install: on an offline GPU node, with PYTHON= the node's Python (it has torch): .venv from WHEELHOUSE
+offline-install:
+	$(PYTHON) tools/wheelhouse.py install --wheelhouse $(WHEELHOUSE) --venv $(VENV)
+	$(install_course)
 
 ## bench: seconds per submission against plain nbgrader autograde, and kernel memory (figures, not a test)
 bench: $(VENV)/.installed sandbox-setup

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="refuse to start unless every student kernel runs in the sandbox")
     doctor = verbs.add_parser("doctor", help="say what grading would run on: kernel, torch, GPU, engine, sandbox")
     doctor.add_argument("--kernel", default=DEFAULTS.kernel_name, help="grading kernelspec (default: %(default)s)")
+    doctor.add_argument("--course", default=".", metavar="ROOT",
+                        help="the course root, whose requirements.txt pins torch (default: %(default)s)")
     add_engine_arguments(doctor)
     kernel_verb = verbs.add_parser("kernel", help="manage the grading kernel")
     kernel_actions = kernel_verb.add_subparsers(dest="action", required=True)
@@ -67,7 +69,7 @@ def positive(text: str) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.verb == "doctor":
-        return doctor(args.kernel, args.engine)
+        return doctor(args.kernel, args.engine, args.course)
     if args.verb == "kernel":
         print(f"installed the grading kernel {kernel.GRADER_KERNEL} in {kernel.install(args.user, args.prefix)}")
         return 0
@@ -99,7 +101,7 @@ def grade(args, argv) -> int:
     return 0
 
 
-def doctor(kernel_name: str, engine_kind: str = "warm") -> int:
+def doctor(kernel_name: str, engine_kind: str = "warm", course_root: str = ".") -> int:
     try:
         engine = open_engine(engine_kind, kernel_name)
         try:
@@ -109,7 +111,7 @@ def doctor(kernel_name: str, engine_kind: str = "warm") -> int:
     except Exception as error:  # no such kernel, a kernel that will not start, no torch in it
         print(f"autograder doctor: the grading kernel {kernel_name!r} cannot run: {error}", file=sys.stderr)
         return 1
-    print(kernel.describe(info, kernel_name))
+    print(kernel.describe(info, kernel_name, course_root))
     return 0
 
 

@@ -157,15 +157,19 @@ def _system_mounts() -> list[str]:
 
 @lru_cache(maxsize=8)
 def python_folders(python: str) -> tuple[str, ...]:
-    """The kernel Python's prefix and base prefix (a venv and the Python it was made from)."""
-    found = subprocess.run([python, "-c", "import sys; print(sys.prefix); print(sys.base_prefix); "
-                            "print(sys.exec_prefix)"], capture_output=True, text=True, check=True, timeout=60)
+    """What the kernel Python imports from: its prefixes (a venv and the Python it was made from)
+    and any other folder its site adds to sys.path (a .pth file's, e.g. a node's own torch).
+    Asked in isolated mode (-I), so the grader's PYTHONPATH or user site shows nothing more."""
+    found = subprocess.run([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix); "
+                            "print(sys.exec_prefix); print(*sys.path, sep='\\n')"],
+                           capture_output=True, text=True, check=True, timeout=60)
     folders = []
-    for line in found.stdout.split():
-        real = os.path.realpath(line)
-        if real.startswith("/usr/") or real == "/usr" or real in folders:
+    for line in found.stdout.splitlines():
+        real = os.path.realpath(line) if line else ""
+        if not os.path.isdir(real) or real == "/" or real == "/usr" or real.startswith("/usr/"):
             continue
-        folders.append(real)
+        if not any(real == f or real.startswith(f"{f}/") for f in folders):
+            folders.append(real)
     return tuple(folders)
 
 

@@ -68,6 +68,7 @@ def test_release_holds_no_solution_hidden_test_or_marker():
 
 
 @pytest.mark.slow
+@pytest.mark.gpu  # on CUDA: every test cell of the source, hidden ones included, passes nbgrader validate
 def test_source_fails_validation_only_in_gpu_cells_without_cuda():
     results = Validator().validate(str(SOURCE))
     failed = {_grade_id_of(cell["source"]) for cell in results.get("failed", [])}

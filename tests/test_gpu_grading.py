@@ -179,6 +179,16 @@ def test_doctor_says_what_grading_runs_on():
     assert missing.returncode == 1 and "no-such-kernel" in missing.stderr
 
 
+def test_doctor_says_plainly_when_the_kernel_torch_is_not_the_course_pin(tmp_path):
+    matching = run_autograder("doctor")
+    assert "course pin:     torch==2.13.0 (requirements.txt): the kernel's torch matches" in matching.stdout
+    (tmp_path / "requirements.txt").write_text("numpy==2.4.6\ntorch==2.11.0  # the node's CUDA build\n")
+    other = run_autograder("doctor", "--course", tmp_path)
+    assert other.returncode == 0, other.stderr
+    assert f"the kernel's torch {torch.__version__} DIFFERS" in other.stdout
+    assert "students' laptops run 2.11.0" in other.stdout
+
+
 def test_doctor_reports_the_engine_and_the_sandbox():
     from autograder import sandbox
     warm = run_autograder("doctor")

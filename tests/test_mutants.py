@@ -1,5 +1,6 @@
 """The hidden tests are strong: graded by real `nbgrader autograde`, every wrong answer loses points,
-while the reference, even when it prints, warns and logs, earns every point this kernel can grade."""
+while the reference, even when it prints, warns and logs, earns every point this kernel can grade.
+On CUDA, the GPU mutants are graded in one warm batch instead (test_gpu_grading.py: `make test-gpu`)."""
 import pytest
 import torch
 
@@ -8,8 +9,6 @@ from mutants import CPU_MUTANTS, GPU_MUTANTS, NOISY_WRAPPER
 
 pytestmark = pytest.mark.slow
 GPU_TESTS = gpu_test_ids(read(SOURCE))
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="GPU mutants are graded on a CUDA kernel; this machine has none")
 
 
 def submissions(mutants):
@@ -62,13 +61,6 @@ def test_gpu_mutant_keeps_every_cpu_point(scores, max_points, mutant):
     """A GPU mutant is wrong only on CUDA: on the CPU tests it scores like the reference."""
     for grade_id in set(max_points) - GPU_TESTS:
         assert scores[mutant.name][grade_id] == scores["reference"][grade_id], grade_id
-
-
-@needs_cuda
-@pytest.mark.gpu
-@pytest.mark.parametrize("mutant", GPU_MUTANTS, ids=lambda m: m.name)
-def test_gpu_mutant_loses_points(scores, max_points, mutant):
-    _assert_loses(scores, max_points, mutant)
 
 
 def _assert_loses(scores, max_points, mutant):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
 
+from ..pins import torch_against_pin
 from .session import Limits, Session
 
 GRADER_KERNEL = "lesson08-grader"
@@ -17,9 +18,9 @@ DISPLAY_NAME = "lesson08 grader (course Python and torch, CUDA when present)"
 
 # Runs inside the grading kernel: what grading there would use.
 PROBE = r'''
-import json as _json, os as _os, platform as _platform, shutil as _shutil, subprocess as _subprocess
+import json as _json, os as _os, platform as _platform, shutil as _shutil, subprocess as _subprocess, sys as _sys
 import torch as _torch
-_info = {"python": _platform.python_version(), "torch": _torch.__version__,
+_info = {"python": _platform.python_version(), "executable": _sys.executable, "torch": _torch.__version__,
          "torch_cuda": _torch.version.cuda, "cuda_available": _torch.cuda.is_available(),
          "cuda_visible_devices": _os.environ.get("CUDA_VISIBLE_DEVICES"),
          "device_count": _torch.cuda.device_count() if _torch.cuda.is_available() else 0,
@@ -61,14 +62,15 @@ def probe(engine, env: dict | None = None, timeout: float = 60) -> dict:
     return {**json.loads(text), **info, "sandbox_detail": engine.sandbox.describe()}
 
 
-def describe(info: dict, kernel_name: str = GRADER_KERNEL) -> str:
-    """`doctor`'s report, in words."""
+def describe(info: dict, kernel_name: str = GRADER_KERNEL, course_root: str | Path = ".") -> str:
+    """`doctor`'s report, in words; the kernel's torch is compared with the pin in `course_root`."""
     rows = [f"grading kernel: {kernel_name}",
             f"engine:         {info.get('engine', 'fresh')}"
             + (" (kernels forked from a parent that has imported torch)" if info.get("engine") == "warm" else ""),
             f"sandbox:        {info.get('sandbox_detail') or info.get('sandbox', 'none')}",
-            f"python:         {info['python']}",
+            f"python:         {info['python']} ({info.get('executable', 'path unknown')})",
             f"torch:          {info['torch']} (built for CUDA {info['torch_cuda'] or 'none: CPU build'})",
+            f"course pin:     {torch_against_pin(info['torch'], Path(course_root))}",
             f"CUDA available: {'yes' if info['cuda_available'] else 'no'}"]
     if info["cuda_available"]:
         rows += [f"device:         {info['cuda_device']} (capability {info['capability']}), "

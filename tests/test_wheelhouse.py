@@ -1,0 +1,129 @@
+"""An offline GPU node, simulated on this machine: the wheelhouse built for this Python, installed
+with `--no-index` into a fresh venv that sees only the course's torch and numpy (as a node's
+image would bring its own), then doctor and the samples graded there, as the course's venv
+grades them. Anything missing from the wheelhouse fails the install's check or the grading."""
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from importlib.metadata import distribution
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from autograder_fixtures import SAMPLES, grade_args, run_autograder
+from course import ROOT, copy_course
+
+pytestmark = pytest.mark.slow
+sys.path.insert(0, str(ROOT / "tools"))
+import wheelhouse  # noqa: E402
+
+
+def node_image(site: Path) -> None:
+    """torch, numpy and what they need, hard-linked from the course's venv into `site`."""
+    wanted, seen = ["torch", "numpy"], set()
+    while wanted:
+        dist = distribution(wanted.pop())
+        name = dist.metadata["Name"].lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        wanted += [r.name for r in map(Requirement, dist.requires or []) if not r.marker]
+        tops = {f.parts[0] for f in dist.files if f.parts[0] != ".."}
+        installed = Path(dist.locate_file(""))
+        for top in tops:
+            source, target = installed / top, site / top
+            if target.exists() or not source.exists():
+                continue
+            if source.is_dir():
+                shutil.copytree(source, target, copy_function=os.link)
+            else:
+                os.link(source, target)
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    """(venv, wheelhouse, environment) of a node installed from the wheelhouse alone."""
+    folder = tmp_path_factory.mktemp("node")
+    built = subprocess.run([sys.executable, ROOT / "tools/wheelhouse.py", "build", "--dest", folder / "wheels"],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    node_venv, site = folder / "venv", folder / "image-site-packages"
+    site.mkdir()
+    node_image(site)
+    venv.EnvBuilder(with_pip=True).create(node_venv)
+    (next(node_venv.glob("lib/python*/site-packages")) / "node-image.pth").write_text(f"{site}\n")
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("JUPYTER", "PYTHON", "VIRTUAL_ENV"))}
+    env.update(HOME=str(folder / "home"), PATH=f"{node_venv}/bin:/usr/local/bin:/usr/bin:/bin")
+    installed = subprocess.run(["make", "--no-print-directory", "offline-install", f"VENV={node_venv}",
+                                f"WHEELHOUSE={folder / 'wheels'}", f"PYTHON={node_venv}/bin/python"],
+                               cwd=ROOT, env=env, capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return node_venv, folder / "wheels", env, built.stdout
+
+
+def test_the_wheelhouse_holds_no_torch_or_numpy_and_stays_small(node):
+    _, wheels, _, printed = node
+    names = {wheel.name.split("-")[0].lower() for wheel in wheels.glob("*.whl")}
+    assert {"nbgrader", "nbval", "ipykernel", "matplotlib", "pytest"} <= names
+    assert not names & {"torch", "numpy", "jupyterlab", "notebook", "playwright"}
+    size = sum(wheel.stat().st_size for wheel in wheels.glob("*.whl")) / 2**20
+    assert size < wheelhouse.LIMIT_MIB
+    assert re.search(rf"{len(names)} wheels, {size:.1f} MiB", printed), printed
+
+
+def test_install_refuses_a_wheelhouse_that_lacks_a_requirement(node, tmp_path):
+    """The install's own check: remove one wheel nbgrader needs, and a fresh install says so."""
+    node_venv, wheels, env, _ = node
+    partial = tmp_path / "wheels"
+    shutil.copytree(wheels, partial, ignore=shutil.ignore_patterns("rapidfuzz-*"))
+    lock = partial / wheelhouse.REQUIREMENTS
+    lock.write_text("".join(line for line in lock.read_text().splitlines(True) if not line.startswith("rapidfuzz")))
+    fresh = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(fresh)
+    (next(fresh.glob("lib/python*/site-packages")) / "node-image.pth").write_text(
+        (next(node_venv.glob("lib/python*/site-packages")) / "node-image.pth").read_text())
+    refused = subprocess.run([fresh / "bin/python", ROOT / "tools/wheelhouse.py", "install",
+                              "--wheelhouse", partial, "--venv", fresh], env=env, capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert "lacks what these need" in refused.stderr and "nbgrader needs rapidfuzz" in refused.stderr
+
+
+def test_install_refuses_a_python_without_torch(tmp_path, node):
+    _, wheels, env, _ = node
+    bare = tmp_path / "bare"
+    venv.EnvBuilder(with_pip=False).create(bare)
+    refused = subprocess.run([bare / "bin/python", ROOT / "tools/wheelhouse.py", "install",
+                              "--wheelhouse", wheels, "--venv", bare], env=env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "cannot import torch and numpy" in refused.stderr
+
+
+def test_doctor_on_the_node_reports_its_kernel_and_the_pin(node):
+    node_venv, _, env, _ = node
+    report = subprocess.run([node_venv / "bin/python", "-m", "autograder", "doctor"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr
+    assert f"({node_venv}/bin/python)" in report.stdout, "the node's own grading kernel"
+    assert "course pin:     torch==2.13.0" in report.stdout and "matches" in report.stdout
+
+
+def test_the_node_grades_the_samples_as_the_course_venv_does(node, tmp_path):
+    # a short cell timeout: one sample loops forever; both runs time it out alike
+    node_venv, _, env, _ = node
+    on_node = subprocess.run([node_venv / "bin/python", "-m", "autograder",
+                              *map(str, grade_args(copy_course(tmp_path / "node-course"), SAMPLES, tmp_path / "node",
+                                                   cell_timeout=4))],
+                             cwd=ROOT, env=env, capture_output=True, text=True)
+    assert on_node.returncode == 0, on_node.stderr
+    here = run_autograder(*grade_args(copy_course(tmp_path / "course"), SAMPLES, tmp_path / "here", cell_timeout=4))
+    assert here.returncode == 0, here.stderr
+
+    def grades(out):
+        return {row["student_id"]: (row["score"], row["status"]) for row in csv.DictReader((out / "grades.csv").open())}
+    assert grades(tmp_path / "node") == grades(tmp_path / "here")
+    assert len(grades(tmp_path / "node")) == len(list(SAMPLES.glob("*.ipynb")))
