@@ -17,22 +17,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
 from . import assignment as assignment_module, course, gradebook, results as R
-from .engine import kernelspec as kernel
 from .views.feedback import render_feedback
 from .files import remove_partials, write_atomic
-from .engine import EngineError, open_engine
-from .executors.gpus import GpuPool, kernels_per_gpu_default, visible_gpus
-from .grade import fingerprint, grade_submission, not_readable
+from .engine import EngineError
+from .executors.cluster import ClusterError, ClusterRunner, WorkerSetup
+from .executors.gpus import visible_gpus
+from .executors.local import LOCAL, LocalRunner
+from .grade import Graded, fingerprint, not_readable
 from .load import InvalidSubmission
 from .merge import merge_gpu_tests
 from .views.progress import Progress
 from .views.report import render_report
 from .engine.session import Limits
 from .submissions import SubmissionsError, discover
-from .executors.local import run_jobs
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")
 
@@ -51,6 +49,7 @@ class Options:
     engine: str = "warm"  # or "fresh": a new kernel process per submission, unsandboxed
     require_sandbox: bool = False
     kernels_per_gpu: int | None = None  # default: from the GPU's memory (gpus.py)
+    scheduler: str | None = None  # a Dask scheduler's address: grade on that cluster
 
 
 @dataclass
@@ -59,13 +58,14 @@ class Job:
     data: bytes | None
     reason: str | None
     previous: dict | None  # a provisional result to merge GPU tests into
+    gpu: bool = False  # on a cluster, only a GPU worker may grade it
 
 
 def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits: Limits | None = None,
               options: Options | None = None, notebook_id: str | None = None, stream=sys.stderr,
               gpus: list[str] | None = None, stats: dict | None = None) -> dict:
     """Grade every submission under `submissions_path`; return {student_id: results dict}.
-    `stats`, if given, receives figures about the run: the engine and its peak kernel memory."""
+    `stats`, if given, receives figures about a local run: the engine and its peak kernel memory."""
     limits, options = limits or Limits(), options or Options()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -75,33 +75,25 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             _locked(Path(coursedir.root) / ".autograder-gradebook.lock",
                     f"another grading run is writing to the gradebook of {coursedir.root}"):
         remove_partials(out)
-        gpus = visible_gpus() if gpus is None else gpus
-        per_gpu = options.kernels_per_gpu or kernels_per_gpu_default(gpus)
-        workers = options.workers or max(len(gpus) * per_gpu, 1)
-        pool = GpuPool(gpus, cpu_slots=workers, per_gpu=per_gpu)
+        if options.scheduler:
+            runner = ClusterRunner(options.scheduler, WorkerSetup(options.engine, limits.kernel_name,
+                                                                  options.require_sandbox))
+        else:
+            runner = LocalRunner(options, limits.kernel_name, visible_gpus() if gpus is None else gpus, stats)
         try:
-            engine = open_engine(options.engine, limits.kernel_name, gpu=bool(gpus),
-                                 require_sandbox=options.require_sandbox)
-        except EngineError as error:
+            runner.open()
+        except (EngineError, ClusterError) as error:
             raise BatchError(str(error)) from None
-        engine.measure_memory = stats is not None
         try:
-            engine.prepare(workers)
             return _grade_all(coursedir, assignment_id, submissions_path, out, limits, options, notebook_id,
-                              stream, pool, workers, engine)
+                              stream, runner)
         finally:
-            engine.close()
-            if stats is not None:
-                stats.update(engine=engine.name, sandbox=engine.sandbox.kind,
-                             peak_unique_memory=engine.peak_unique_memory)
+            runner.close()
 
 
 def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Limits, options: Options,
-               notebook_id, stream, pool: GpuPool, workers: int, engine) -> dict:
-    if not engine.sandbox.enabled:
-        print(f"autograder: warning: student code runs unsandboxed ({engine.sandbox.reason}); "
-              "--require-sandbox refuses such runs", file=stream)
-    kernel_info = _check_kernel(limits.kernel_name, pool, options, engine)
+               notebook_id, stream, runner) -> dict:
+    cuda = _check_kernels(limits.kernel_name, runner, options, stream)
     try:
         assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
         subs = discover(submissions_path, assignment_id, assignment.notebook_id)
@@ -112,32 +104,28 @@ def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Li
     everyone, jobs = {}, []
     progress = Progress(len(subs), stream)
     with gradebook.open_gradebook(coursedir) as gb:
+        def record(job, graded, reused=False):
+            results = graded.results
+            if not reused:
+                if job.sub.note:
+                    results["extra_data"]["flags"].append(job.sub.note)
+                results["extra_data"]["origin"] = job.sub.origin
+                if job.previous is not None:
+                    results = merge_gpu_tests(job.previous, results)
+            _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook, reused)
+            everyone[job.sub.student_id] = results
+            progress.done(job.sub.student_id, results, reused)
+
         for sub in subs:
-            job, kept = _plan(sub, assignment, out, limits, options, kernel_info["cuda_available"])
+            job, kept = _plan(sub, assignment, out, limits, options, cuda)
             if kept is not None:
-                _record(gb, coursedir, assignment, out, sub.student_id, kept, None, reused=True)
-                everyone[sub.student_id] = kept
-                progress.done(sub.student_id, kept, True)
+                record(Job(sub, None, None, None), Graded(kept, None), reused=True)
+            elif job.data is None:  # unreadable: no kernel needed
+                record(job, not_readable(sub.student_id, assignment, job.reason, limits))
             else:
                 jobs.append(job)
-
-        def grade(job, kernel_env):
-            if workers <= 1:
-                progress.start(job.sub.student_id)
-            if job.data is None:
-                return not_readable(job.sub.student_id, assignment, job.reason, limits)
-            return grade_submission(job.data, assignment, job.sub.student_id, limits, kernel_env, engine)
-
-        for job, graded in run_jobs(jobs, grade, pool, workers):
-            results = graded.results
-            if job.sub.note:
-                results["extra_data"]["flags"].append(job.sub.note)
-            results["extra_data"]["origin"] = job.sub.origin
-            if job.previous is not None:
-                results = merge_gpu_tests(job.previous, results)
-            _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook)
-            everyone[job.sub.student_id] = results
-            progress.done(job.sub.student_id, results, False)
+        for job, graded in runner.run(jobs, assignment, limits, progress, needs_gpu=lambda job: cuda and job.gpu):
+            record(job, graded)
     progress.finish()
     write_atomic(out / "grades.csv", grades_csv(everyone))
     write_atomic(out / "report.html", render_report(everyone))
@@ -154,23 +142,30 @@ def _locked(path: Path, busy: str):
         yield
 
 
-def _check_kernel(kernel_name: str, pool: GpuPool, options: Options, engine) -> dict:
-    """What the grading kernel runs on; refuse to start when the run needs CUDA and it has none."""
+def _check_kernels(kernel_name: str, runner, options: Options, stream) -> bool:
+    """Whether GPU tests can be graded; refuse to start when the run needs CUDA and has none."""
     try:
-        KernelSpecManager().get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        raise BatchError(f"no Jupyter kernel named {kernel_name!r} is installed "
-                         "(python -m autograder kernel install)") from None
-    with pool.lease() as kernel_env:
-        try:
-            info = kernel.probe(engine, env=kernel_env)
-        except (EngineError, RuntimeError) as error:
-            raise BatchError(f"the grading kernel {kernel_name!r} cannot run: {error}") from None
-    if (options.require_gpu or options.only_gpu) and not info["cuda_available"]:
+        kernels = runner.probe()
+    except (EngineError, ClusterError, RuntimeError) as error:
+        raise BatchError(f"the grading kernel {kernel_name!r} cannot run: {error}") from None
+    broken = {where: info["error"] for where, info in kernels.items() if "error" in info}
+    if broken:
+        raise BatchError(f"the grading kernel {kernel_name!r} cannot run on "
+                         + "; ".join(f"{where}: {why}" for where, why in broken.items()))
+    unsandboxed = {where: info["sandbox_detail"] for where, info in kernels.items() if info.get("sandbox") != "bwrap"}
+    for where, why in unsandboxed.items():
+        place = "" if where == LOCAL else f" on {where}"
+        print(f"autograder: warning: student code runs unsandboxed{place} ({why.removeprefix('none: ')}); "
+              "--require-sandbox refuses such runs", file=stream)
+    cuda = any(info["cuda_available"] and info.get("gpu_worker", True) for info in kernels.values())
+    if (options.require_gpu or options.only_gpu) and not cuda:
         wanted = "--only-gpu" if options.only_gpu else "--require-gpu"
+        if options.scheduler:
+            raise BatchError(f"{wanted}: no worker of the Dask cluster at {options.scheduler} has a CUDA GPU and "
+                             f"advertises it (start GPU workers with `dask worker ... --resources GPU=1`)")
         raise BatchError(f"{wanted}: the grading kernel {kernel_name!r} has no CUDA GPU "
-                         f"(torch {info['torch']}); see python -m autograder doctor")
-    return info
+                         f"(torch {kernels[LOCAL]['torch']}); see python -m autograder doctor")
+    return cuda
 
 
 def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bool):
@@ -183,12 +178,13 @@ def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bo
     provisional = previous is not None and previous["extra_data"]["status"] == R.PROVISIONAL
     expected = fingerprint(data if data is not None else reason.encode(), assignment, limits)
     up_to_date = previous is not None and previous["extra_data"].get("fingerprint") == expected
+    gpu = options.require_gpu or options.only_gpu or provisional
     if options.regrade or not up_to_date:
-        return Job(sub, data, reason, None), None  # new, changed, or asked for: grade it all
+        return Job(sub, data, reason, None, gpu), None  # new, changed, or asked for: grade it all
     if options.only_gpu and provisional:
-        return Job(sub, data, reason, previous), None  # grade the GPU tests and merge them in
+        return Job(sub, data, reason, previous, True), None  # grade the GPU tests and merge them in
     if provisional and cuda:
-        return Job(sub, data, reason, None), None
+        return Job(sub, data, reason, None, True), None
     return None, previous
 
 

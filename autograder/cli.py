@@ -7,6 +7,7 @@ from . import results as R
 from .engine import kernelspec as kernel
 from .batch import BatchError, Options, grade_all, provisional_count
 from .engine import ENGINES, open_engine
+from .executors import cluster
 from .engine.session import Limits
 
 DEFAULTS = Limits()
@@ -38,11 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_arguments(grade)
     grade.add_argument("--require-sandbox", action="store_true",
                        help="refuse to start unless every student kernel runs in the sandbox")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
+                            "default: on this machine")
     doctor = verbs.add_parser("doctor", help="say what grading would run on: kernel, torch, GPU, engine, sandbox")
     doctor.add_argument("--kernel", default=DEFAULTS.kernel_name, help="grading kernelspec (default: %(default)s)")
     doctor.add_argument("--course", default=".", metavar="ROOT",
                         help="the course root, whose requirements.txt pins torch (default: %(default)s)")
     add_engine_arguments(doctor)
+    doctor.add_argument("--scheduler", metavar="ADDRESS", help="report each worker of this Dask cluster instead")
     kernel_verb = verbs.add_parser("kernel", help="manage the grading kernel")
     kernel_actions = kernel_verb.add_subparsers(dest="action", required=True)
     install = kernel_actions.add_parser("install", help=f"install the {kernel.GRADER_KERNEL} kernelspec")
@@ -69,6 +74,8 @@ def positive(text: str) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.verb == "doctor":
+        if args.scheduler:
+            return doctor_cluster(args.scheduler, args.kernel, args.engine, args.course)
         return doctor(args.kernel, args.engine, args.course)
     if args.verb == "kernel":
         print(f"installed the grading kernel {kernel.GRADER_KERNEL} in {kernel.install(args.user, args.prefix)}")
@@ -81,12 +88,13 @@ def grade(args, argv) -> int:
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
     options = Options(regrade=args.regrade, require_gpu=args.require_gpu, only_gpu=args.only_gpu,
                       workers=args.workers, engine=args.engine, require_sandbox=args.require_sandbox,
-                      kernels_per_gpu=args.kernels_per_gpu)
+                      kernels_per_gpu=args.kernels_per_gpu, scheduler=args.scheduler)
     try:
         everyone = grade_all(args.course, args.assignment, args.submissions, args.out, limits, options,
                              notebook_id=args.notebook)
-    except BatchError as error:
-        print(f"autograder: {error}", file=sys.stderr)
+    except (BatchError, cluster.ClusterError) as error:
+        print(f"autograder: {error}; what was graded is recorded, run the same command again to finish"
+              if isinstance(error, cluster.ClusterError) else f"autograder: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nautograder: interrupted; run the same command again to finish", file=sys.stderr)
@@ -96,8 +104,9 @@ def grade(args, argv) -> int:
     waiting = provisional_count(everyone)
     if waiting:
         again = [word for word in argv if word not in ("--require-gpu", "--only-gpu", "--regrade")] + ["--only-gpu"]
+        where = "once the cluster has GPU workers" if args.scheduler else "on a GPU machine"
         print(f"{waiting} submission(s) need their GPU tests graded on a CUDA kernel: run "
-              f"`python -m autograder {shlex.join(again)}` on a GPU machine")
+              f"`python -m autograder {shlex.join(again)}` {where}")
     return 0
 
 
@@ -113,6 +122,31 @@ def doctor(kernel_name: str, engine_kind: str = "warm", course_root: str = ".") 
         return 1
     print(kernel.describe(info, kernel_name, course_root))
     return 0
+
+
+def doctor_cluster(address: str, kernel_name: str, engine_kind: str, course_root: str) -> int:
+    """doctor's report for every worker of a Dask cluster: 1 if any of them can't grade."""
+    try:
+        client = cluster.connect(address)
+    except cluster.ClusterError as error:
+        print(f"autograder doctor: {error}", file=sys.stderr)
+        return 1
+    try:
+        found = cluster.probe_workers(client, cluster.WorkerSetup(engine_kind, kernel_name, False))
+    except cluster.ClusterError as error:
+        print(f"autograder doctor: {error}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    for address_, info in sorted(found.items()):
+        resources = ", ".join(f"{k}={v:g}" for k, v in info["resources"].items()) or "none"
+        print(f"== worker {address_}: {info['nthreads']} thread(s), resources: {resources}")
+        print(f"   cannot grade: {info['error']}" if "error" in info else kernel.describe(info, kernel_name, course_root))
+    usable = [info for info in found.values() if "error" not in info]
+    gpu = [info for info in usable if info["cuda_available"] and info["resources"].get(cluster.GPU_RESOURCE)]
+    print(f"\n{len(usable)} of {len(found)} worker(s) can grade; {len(gpu)} take GPU work "
+          f"(CUDA and --resources {cluster.GPU_RESOURCE}=N)")
+    return 0 if len(usable) == len(found) else 1
 
 
 def grade_table(everyone: dict) -> str:

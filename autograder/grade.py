@@ -79,6 +79,15 @@ def not_readable(student_id: str, assignment: Assignment, reason: str, limits: L
     return Graded(result.to_dict(), None)
 
 
+def grader_error(notebook_bytes: bytes, assignment: Assignment, student_id: str, limits: Limits, output: str,
+                 flag: str) -> Graded:
+    """The `error` result of a submission the grader could not finish (its worker kept dying)."""
+    result = _new_result(student_id, assignment, limits, notebook_bytes)
+    result.status, result.output = R.GRADER_ERROR, output
+    result.flag(flag)
+    return Graded(result.to_dict(), None)
+
+
 def _new_result(student_id: str, assignment: Assignment, limits: Limits, fingerprinted: bytes) -> R.Result:
     """A result with no tests yet, and a kernel description until a kernel has run."""
     return R.Result(student_id, assignment.assignment_id, R.GRADED, max_score=assignment.max_score,
