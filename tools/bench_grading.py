@@ -1,6 +1,7 @@
 """How fast the autograder grades, against plain `nbgrader autograde` in the same run.
 
-Usage: python tools/bench_grading.py [N] [--profile]   (N copies of the reference solution, default 60)
+Usage: python tools/bench_grading.py [N] [--profile] [--cluster-only]
+       (N copies of the reference solution, default 60)
 
 Grades the same N submissions with `nbgrader autograde`, then with the autograder's fresh
 engine (2 workers) and its warm engine (1 and 2 workers), each in a scratch copy of the course,
@@ -10,6 +11,10 @@ submission, the ratio to nbgrader, whether every test's score agrees with nbgrad
 peak unique memory (USS) of one kernel, read in a separate, untimed run.
 Figures only: speed targets are read here, never asserted in tests (this machine is noisy).
 `--profile` adds a cProfile of the driver during the 1-worker warm run.
+
+Then the cluster's overhead: CLUSTER_COPIES submissions graded by the embedded default
+(`--workers 2`) and by a local Dask cluster of 2 single-thread worker processes (started
+before the clock, as a cluster is), in the same run. `--cluster-only` runs just that part.
 """
 import cProfile
 import json
@@ -30,7 +35,31 @@ from autograder.batch import Options, grade_all  # noqa: E402
 from autograder.engine.session import Limits  # noqa: E402
 
 RUNS = (("fresh", 2), ("warm", 1), ("warm", 2))  # (engine, workers)
+CLUSTER_COPIES = 200
 MEMORY_SAMPLE = 4  # submissions graded again, untimed, to read each kernel's unique memory
+
+
+def cluster_overhead(copies: int = CLUSTER_COPIES) -> None:
+    import dask
+    from distributed import LocalCluster
+    notebook = fill_in(reference_answers())
+    print(f"{copies} copies of the reference solution: the embedded default against a local Dask cluster")
+    seconds = {}
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as scratch, \
+            dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                         host="127.0.0.1") as cluster:
+        for name, options in (("embedded, --workers 2", Options(workers=2)),
+                              ("Dask, 2 workers", Options(scheduler=cluster.scheduler_address))):
+            course = copy_course(Path(scratch) / name.split(",")[0])
+            submissions = _submissions(course / "class", notebook, copies)
+            started = time.monotonic()
+            grade_all(course, "lesson08", submissions, course / "out", Limits(cell_timeout=30), options,
+                      stream=open(os.devnull, "w"))
+            seconds[name] = (time.monotonic() - started) / copies
+            print(f"{name:30s} {seconds[name]:6.3f} s per submission")
+    embedded, dask_run = seconds.values()
+    print(f"Dask's overhead over the embedded default: {100 * (dask_run / embedded - 1):+.1f} % (target: at most +10 %)")
 
 
 def main(copies: int, profile: bool) -> None:
@@ -88,4 +117,6 @@ def _run(course: Path, *args) -> None:
 
 if __name__ == "__main__":
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(arguments[0]) if arguments else 60, "--profile" in sys.argv)
+    if "--cluster-only" not in sys.argv:
+        main(int(arguments[0]) if arguments else 60, "--profile" in sys.argv)
+    cluster_overhead()
