@@ -31,7 +31,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 ## demo: set everything up, release the assignment, check the reference solution, grade the samples
 demo: $(VENV)/.installed sandbox-setup release
 	$(PY) tools/check_reference.py $(ASSIGNMENT)
-	$(PY) -m autograder grade $(ASSIGNMENT) --submissions samples/$(ASSIGNMENT) --out demo-output --cell-timeout 10
+	$(PY) -m autograder grade $(ASSIGNMENT) --submissions samples/$(ASSIGNMENT) --out demo-output --cell-timeout 10 --record
 
 ## release: regenerate release/ from source/ with nbgrader (commit the result)
 release: $(VENV)/.installed

@@ -13,13 +13,13 @@ import fcntl
 import io
 import json
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import assignment as assignment_module, course, gradebook, results as R
 from .views.feedback import render_feedback
-from .files import remove_partials, write_atomic
+from .files import append_log, remove_partials, write_atomic
 from .engine import EngineError
 from .executors.cluster import ClusterError, ClusterRunner, WorkerSetup
 from .executors.gpus import visible_gpus
@@ -30,7 +30,7 @@ from .merge import merge_gpu_tests
 from .views.progress import Progress
 from .views.report import render_report
 from .engine.session import Limits
-from .submissions import SubmissionsError, discover
+from .submissions import SubmissionsError, survey
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")
 
@@ -50,6 +50,7 @@ class Options:
     require_sandbox: bool = False
     kernels_per_gpu: int | None = None  # default: from the GPU's memory (gpus.py)
     scheduler: str | None = None  # a Dask scheduler's address: grade on that cluster
+    record: bool = False  # write the results into the course's gradebook too (else: a trial run)
 
 
 @dataclass
@@ -63,9 +64,10 @@ class Job:
 
 def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits: Limits | None = None,
               options: Options | None = None, notebook_id: str | None = None, stream=sys.stderr,
-              gpus: list[str] | None = None, stats: dict | None = None) -> dict:
+              gpus: list[str] | None = None, stats: dict | None = None, only_gpu_command: str | None = None) -> dict:
     """Grade every submission under `submissions_path`; return {student_id: results dict}.
-    `stats`, if given, receives figures about a local run: the engine and its peak kernel memory."""
+    `stats`, if given, receives figures about a local run: the engine and its peak kernel memory.
+    `only_gpu_command`: what finishes provisional results, for the report."""
     limits, options = limits or Limits(), options or Options()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -86,33 +88,42 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             raise BatchError(str(error)) from None
         try:
             return _grade_all(coursedir, assignment_id, submissions_path, out, limits, options, notebook_id,
-                              stream, runner)
+                              stream, runner, only_gpu_command)
         finally:
             runner.close()
 
 
 def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Limits, options: Options,
-               notebook_id, stream, runner) -> dict:
+               notebook_id, stream, runner, only_gpu_command=None) -> dict:
     cuda = _check_kernels(limits.kernel_name, runner, options, stream)
     try:
         assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
-        subs = discover(submissions_path, assignment_id, assignment.notebook_id)
+        found = survey(submissions_path, assignment_id, assignment.notebook_id)
     except (assignment_module.AssignmentError, SubmissionsError) as error:
         raise BatchError(str(error)) from None
+    subs = found.submissions
     if not subs:
-        raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}")
-    everyone, jobs = {}, []
+        raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}"
+                         + "".join(f"\n  not graded: {i.origin}: {i.reason}" for i in found.ignored[:20]))
+    ignored = [(i.origin, i.reason) for i in found.ignored]
+    renamed = [(sub.student_id, sub.origin) for sub in subs if sub.raw_id and sub.raw_id != sub.student_id]
+    everyone, jobs, lowered = {}, [], []
+    print(_run_kind(options, coursedir, out), file=stream)
     progress = Progress(len(subs), stream)
-    with gradebook.open_gradebook(coursedir) as gb:
+    with (gradebook.open_gradebook(coursedir) if options.record else nullcontext()) as gb:
         def record(job, graded, reused=False):
             results = graded.results
+            if graded.log:  # a grader failure's traceback: for the instructor only
+                append_log(out, job.sub.student_id, graded.log)
             if not reused:
                 if job.sub.note:
                     results["extra_data"]["flags"].append(job.sub.note)
                 results["extra_data"]["origin"] = job.sub.origin
                 if job.previous is not None:
                     results = merge_gpu_tests(job.previous, results)
-            _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook, reused)
+            before = _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook, reused)
+            if before is not None and results["score"] < before:
+                lowered.append((job.sub.student_id, before, results["score"]))
             everyone[job.sub.student_id] = results
             progress.done(job.sub.student_id, results, reused)
 
@@ -127,8 +138,18 @@ def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Li
         for job, graded in runner.run(jobs, assignment, limits, progress, needs_gpu=lambda job: cuda and job.gpu):
             record(job, graded)
     progress.finish()
+    for student, before, now in lowered:
+        print(f"autograder: {student}: the gradebook held {before:g} automatic points; this run recorded {now:g}",
+              file=stream)
+    for origin, reason in ignored:
+        print(f"not graded: {origin}: {reason}", file=stream)
+    for student, origin in renamed:
+        print(f"student id {student!r} comes from {origin}", file=stream)
     write_atomic(out / "grades.csv", grades_csv(everyone))
-    write_atomic(out / "report.html", render_report(everyone))
+    run = {"lowered": lowered, "ignored": ignored, "renamed": renamed, "only_gpu_command": only_gpu_command, "recorded": options.record,
+           "gradebook": coursedir.db_url.removeprefix("sqlite:///")}
+    write_atomic(out / "report.html", render_report(everyone, f"{coursedir.course_id} · {assignment.assignment_id}",
+                                                    run))
     return everyone
 
 
@@ -164,7 +185,7 @@ def _check_kernels(kernel_name: str, runner, options: Options, stream) -> bool:
             raise BatchError(f"{wanted}: no worker of the Dask cluster at {options.scheduler} has a CUDA GPU and "
                              f"advertises it (start GPU workers with `dask worker ... --resources GPU=1`)")
         raise BatchError(f"{wanted}: the grading kernel {kernel_name!r} has no CUDA GPU "
-                         f"(torch {kernels[LOCAL]['torch']}); see python -m autograder doctor")
+                         f"(torch {kernels[LOCAL]['torch']}); see `.venv/bin/python -m autograder doctor`")
     return cuda
 
 
@@ -188,18 +209,32 @@ def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bo
     return None, previous
 
 
+def _run_kind(options: Options, coursedir, out: Path) -> str:
+    """The console's first line: whether this run changes the course's gradebook."""
+    if options.record:
+        return (f"recording: results go to {out} and to the gradebook ({coursedir.db_url.removeprefix('sqlite:///')}), "
+                "where formgrader and nbgrader export read them")
+    return (f"trial run: results go to {out} only; the gradebook is not changed "
+            "(run again with --record to record them)")
+
+
 def _record(gb, coursedir, assignment, out: Path, student_id: str, results: dict, notebook,
-            reused: bool = False) -> None:
-    """The gradebook entry, then feedback.html, then results.json last: the mark of a finished student."""
+            reused: bool = False) -> float | None:
+    """The gradebook entry (a recording run: `gb`), then feedback.html, then results.json last: the
+    mark of a finished student. Returns the automatic points the gradebook held before, if any."""
     folder = out / student_id
-    gradebook.record(gb, coursedir, assignment, results, notebook)
+    before = None
+    if gb is not None:
+        before = gradebook.recorded_auto_score(gb, assignment, student_id)
+        gradebook.record(gb, coursedir, assignment, results, notebook)
     if reused:
         if not (folder / "feedback.html").exists():
             write_atomic(folder / "feedback.html", render_feedback(results))
-        return
+        return before
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "feedback.html", render_feedback(results))
     write_atomic(folder / "results.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    return before
 
 
 def provisional_count(everyone: dict) -> int:
@@ -215,9 +250,16 @@ def _previous(path: Path) -> dict | None:
 
 
 def grades_csv(everyone: dict) -> str:
+    """With a byte order mark, so that Excel reads UTF-8 (Hangul names); score and max_score written
+    alike: up to 4 decimals, no trailing zeros (28, 27.5, 0.3333; never 28.0)."""
+    def points(value) -> str:
+        return f"{round(float(value), 4) + 0.0:.4f}".rstrip("0").rstrip(".")  # + 0.0: never -0
+
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for student in sorted(everyone):
-        writer.writerow(R.grade_row(everyone[student]))
+        row = R.grade_row(everyone[student])
+        writer.writerow({**row, "score": points(row["score"]), "max_score": points(row["max_score"])})
     return buffer.getvalue()

@@ -1,16 +1,25 @@
 """`python -m autograder VERB ...`: grade | doctor | kernel install."""
 import argparse
+import math
+import os
 import shlex
 import sys
+from pathlib import Path
 
 from . import results as R
 from .engine import kernelspec as kernel
-from .batch import BatchError, Options, grade_all, provisional_count
 from .engine import ENGINES, open_engine
 from .executors import cluster
 from .engine.session import Limits
 
 DEFAULTS = Limits()
+MIN_CELL_TIMEOUT = 1.0  # seconds
+MIN_MEMORY_MB = 512  # a kernel that imports torch needs about that much
+COURSE_CONFIG = "nbgrader_config.py"  # course.CONFIG_FILE; course.py imports nbgrader, which takes seconds
+
+
+class ArgumentProblem(Exception):
+    """An argument of `grade` that cannot work: refused before any work, in one line with the fix."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,9 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--notebook", help="the notebook's name, if not the assignment id")
     grade.add_argument("--kernel", default=DEFAULTS.kernel_name,
                        help="grading kernelspec, whatever the notebooks claim (default: %(default)s)")
-    grade.add_argument("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, metavar="S")
-    grade.add_argument("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, metavar="S")
-    grade.add_argument("--memory-limit", type=int, default=DEFAULTS.memory_limit_mb, metavar="MIB")
+    grade.add_argument("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, metavar="S",
+                       help=f"seconds one cell may run, at least {MIN_CELL_TIMEOUT:g} (default: %(default)g)")
+    grade.add_argument("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, metavar="S",
+                       help="seconds a whole notebook may run, at least the cell timeout (default: %(default)g)")
+    grade.add_argument("--memory-limit", type=int, default=DEFAULTS.memory_limit_mb, metavar="MIB",
+                       help=f"memory one kernel may use, at least {MIN_MEMORY_MB} (default: %(default)s)")
+    grade.add_argument("--record", action="store_true",
+                       help="record the results in the course's gradebook too (formgrader, nbgrader export); "
+                            "without it the run is a trial that leaves the gradebook unchanged")
     grade.add_argument("--regrade", action="store_true", help="grade again even where results are up to date")
     grade.add_argument("--require-gpu", action="store_true", help="refuse to start unless the kernel has CUDA")
     grade.add_argument("--only-gpu", action="store_true",
@@ -83,15 +98,77 @@ def main(argv=None) -> int:
     return grade(args, argv if argv is not None else sys.argv[1:])
 
 
+def check_arguments(args) -> None:
+    """Refuse (ArgumentProblem) arguments that cannot work, before anything is created or a kernel starts."""
+    if not (math.isfinite(args.cell_timeout) and args.cell_timeout >= MIN_CELL_TIMEOUT):
+        raise ArgumentProblem(f"--cell-timeout {args.cell_timeout:g}: give a number of seconds, at least "
+                              f"{MIN_CELL_TIMEOUT:g} (default {DEFAULTS.cell_timeout:g})")
+    if not (math.isfinite(args.notebook_timeout) and args.notebook_timeout >= args.cell_timeout):
+        raise ArgumentProblem(f"--notebook-timeout {args.notebook_timeout:g}: give a number of seconds, at least "
+                              f"the cell timeout ({args.cell_timeout:g}; default {DEFAULTS.notebook_timeout:g})")
+    if args.memory_limit < MIN_MEMORY_MB:
+        raise ArgumentProblem(f"--memory-limit {args.memory_limit}: give at least {MIN_MEMORY_MB} MiB, what a kernel "
+                              f"that imports torch needs (default {DEFAULTS.memory_limit_mb})")
+    root = Path(args.course)
+    if not (root / COURSE_CONFIG).is_file():
+        above = next((str(folder) for folder in root.resolve().parents if (folder / COURSE_CONFIG).is_file()), "ROOT")
+        raise ArgumentProblem(f"no {COURSE_CONFIG} in {root.resolve()}: not a course root; "
+                              f"pass --course {above}, the folder that holds it")
+    source = _source_directory(root)
+    named = args.assignment not in ("", ".", "..") and Path(args.assignment).name == args.assignment
+    if not (named and (source / args.assignment).is_dir()):
+        there = sorted(p.name for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+            if source.is_dir() else []
+        raise ArgumentProblem(f"no assignment {args.assignment!r} in {source}: "
+                              + (f"choose one of {', '.join(there)}" if there else "it has none; is --course right?"))
+    if not Path(args.submissions).exists():
+        raise ArgumentProblem(f"--submissions {args.submissions}: does not exist; give the folder or .zip "
+                              "of the class's notebooks")
+    out = Path(args.out)
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())
+    if not existing.is_dir():
+        what = "is a file" if existing == out else f"is below {existing}, a file"
+        raise ArgumentProblem(f"--out {args.out}: {what}, not a folder; give a new or existing folder for the results")
+
+
+def _source_directory(root: Path) -> Path:
+    """The course's source folder as its nbgrader_config.py sets it (nbgrader's default: source)."""
+    from traitlets.config.loader import PyFileConfigLoader
+    try:
+        config = PyFileConfigLoader(COURSE_CONFIG, path=str(root.resolve())).load_config()
+    except Exception as error:  # the config is Python: anything can go wrong in it
+        raise ArgumentProblem(f"{root.resolve() / COURSE_CONFIG} cannot be read ({type(error).__name__}: "
+                              f"{error}); fix it and run again") from None
+    return root.resolve() / config.CourseDirectory.get("source_directory", "source")
+
+
+def interpreter() -> str:
+    """This Python as the instructor can type it: relative when it is under the current folder."""
+    python = Path(sys.executable)
+    try:
+        relative = str(python.relative_to(Path.cwd()))
+    except ValueError:
+        return str(python)
+    return relative if os.sep in relative else os.path.join(".", relative)
+
+
 def grade(args, argv) -> int:
+    try:
+        check_arguments(args)
+    except ArgumentProblem as problem:
+        print(f"autograder: {problem}", file=sys.stderr)
+        return 2
+    from .batch import BatchError, Options, grade_all, provisional_count  # nbgrader: seconds to import
     limits = Limits(kernel_name=args.kernel, cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
     options = Options(regrade=args.regrade, require_gpu=args.require_gpu, only_gpu=args.only_gpu,
                       workers=args.workers, engine=args.engine, require_sandbox=args.require_sandbox,
-                      kernels_per_gpu=args.kernels_per_gpu, scheduler=args.scheduler)
+                      kernels_per_gpu=args.kernels_per_gpu, scheduler=args.scheduler, record=args.record)
+    again = [word for word in argv if word not in ("--require-gpu", "--only-gpu", "--regrade")] + ["--only-gpu"]
+    follow_up = f"{shlex.quote(interpreter())} -m autograder {shlex.join(again)}"
     try:
         everyone = grade_all(args.course, args.assignment, args.submissions, args.out, limits, options,
-                             notebook_id=args.notebook)
+                             notebook_id=args.notebook, only_gpu_command=follow_up)
     except (BatchError, cluster.ClusterError) as error:
         print(f"autograder: {error}; what was graded is recorded, run the same command again to finish"
               if isinstance(error, cluster.ClusterError) else f"autograder: {error}", file=sys.stderr)
@@ -103,10 +180,8 @@ def grade(args, argv) -> int:
     print(f"\nreport: {args.out}/report.html   grades: {args.out}/grades.csv")
     waiting = provisional_count(everyone)
     if waiting:
-        again = [word for word in argv if word not in ("--require-gpu", "--only-gpu", "--regrade")] + ["--only-gpu"]
         where = "once the cluster has GPU workers" if args.scheduler else "on a GPU machine"
-        print(f"{waiting} submission(s) need their GPU tests graded on a CUDA kernel: run "
-              f"`python -m autograder {shlex.join(again)}` {where}")
+        print(f"{waiting} submission(s) need their GPU tests graded on a CUDA kernel: run `{follow_up}` {where}")
     return 0
 
 

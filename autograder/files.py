@@ -1,15 +1,39 @@
-"""Writing files so that a run killed at any instant leaves either the old file or the new one."""
+"""Writing files so that a run killed at any instant leaves either the old file or the new one.
+
+Files get the modes the instructor's umask gives (0644 under the usual 022), as `open` would.
+"""
 import os
 import tempfile
+import time
 from pathlib import Path
 
 TEMP_SUFFIX = ".partial"
+LOG_FILE = "autograder.log"
+
+
+def _read_umask() -> int:
+    """The process's umask, without changing it where Linux tells it (another thread may be creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and put back at once, while the module is imported
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+FILE_MODE = 0o666 & ~UMASK
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
+        os.fchmod(handle, FILE_MODE)  # mkstemp makes it 0600
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
@@ -18,6 +42,13 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         os.unlink(temp)
         raise
+
+
+def append_log(folder: str | os.PathLike, student_id: str, text: str) -> None:
+    """Append an entry to the instructor's FOLDER/autograder.log (a grader failure's traceback)."""
+    entry = f"== {time.strftime('%Y-%m-%d %H:%M:%S')} {student_id}\n{text.rstrip()}\n\n"
+    with open(Path(folder) / LOG_FILE, "a", encoding="utf-8") as log:
+        log.write(entry)
 
 
 def remove_partials(folder: str | os.PathLike) -> None:

@@ -23,12 +23,15 @@ from .engine.fresh import FreshEngine
 from .engine.session import Limits
 
 GRADER_VERSION = "1"
+GRADER_FAILED = ("The autograder could not grade this submission because of a problem on the grader's side, "
+                 "not in your notebook. Your instructor has been told and will grade it.")
 
 
 @dataclass
 class Graded:
     results: dict  # Gradescope results.json form
     notebook: dict | None  # the graded notebook (nbformat JSON), None if it could not be read
+    log: str | None = None  # for the instructor's log only (a grader failure's traceback): never shown to students
 
 
 def fingerprint(notebook_bytes: bytes, assignment: Assignment, limits: Limits) -> str:
@@ -45,7 +48,7 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
     engine = engine or FreshEngine(limits.kernel_name, limits.startup_timeout)
     started = time.monotonic()
     result = _new_result(student_id, assignment, limits, notebook_bytes)
-    notebook = None
+    notebook = log = None
     try:
         nb, repairs = read_notebook(notebook_bytes)
         restored = restore(nb, assignment)
@@ -64,12 +67,13 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
         result.output = f"Not graded: {problem}."
     except Exception as problem:  # a grader failure must not take the batch down
         result.status, result.tests = R.GRADER_ERROR, []
-        result.output = f"The autograder failed on this submission: {type(problem).__name__}: {problem}"
-        result.flag("grader error: " + traceback.format_exc(limit=3)[-400:])
+        result.output = GRADER_FAILED
+        result.flag(f"grader error ({type(problem).__name__}): its traceback is in autograder.log, beside grades.csv")
+        log = traceback.format_exc()
     result.execution_time = time.monotonic() - started
     if result.status in (R.GRADED, R.PROVISIONAL):
         result.output = _summary(result)
-    return Graded(result.to_dict(), notebook)
+    return Graded(result.to_dict(), notebook, log)
 
 
 def not_readable(student_id: str, assignment: Assignment, reason: str, limits: Limits | None = None) -> Graded:

@@ -9,7 +9,7 @@ import json
 import os
 import warnings
 
-from nbgrader.api import Comment, Grade, Gradebook
+from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import SAWarning
 
@@ -20,6 +20,15 @@ from .files import write_atomic
 
 def open_gradebook(coursedir) -> Gradebook:
     return Gradebook(coursedir.db_url, coursedir.course_id)
+
+
+def recorded_auto_score(gb: Gradebook, assignment: Assignment, student: str) -> float | None:
+    """The automatic points the gradebook holds for a student (hand-given points left out), or None."""
+    try:
+        notebook = gb.find_submission_notebook(assignment.assignment_id, assignment.notebook_id, student)
+    except MissingEntry:
+        return None
+    return float(sum(grade.auto_score or 0 for grade in notebook.grades))
 
 
 def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, notebook=None) -> None:

@@ -1,5 +1,6 @@
 """Small pieces of the autograder that need no kernel: guard helpers, output budget, progress,
 results and grades.csv, atomic writes."""
+import csv
 import io
 
 from autograder import results as R
@@ -74,9 +75,23 @@ def test_results_follow_gradescope_and_grades_csv_has_one_row_each():
     assert len(data["tests"][1]["output"]) < 4_100
     invalid = R.Result("ben", "lesson08", R.INVALID, max_score=3.0).to_dict()
     text = grades_csv({"ben": invalid, "ann": data})
-    assert text.splitlines() == ["student_id,score,max_score,status,flags", "ann,1.0,3.0,graded,a flag",
-                                 "ben,0,3.0,invalid,"]
+    assert text.splitlines() == ["\ufeffstudent_id,score,max_score,status,flags", "ann,1,3,graded,a flag",
+                                 "ben,0,3,invalid,"]
     assert grade_table({"ann": data}).splitlines()[1].split() == ["ann", "1", "3", "graded", "1"]
+
+
+def test_grades_csv_opens_in_excel_and_writes_every_number_alike(tmp_path):
+    def row(student, score, max_score):
+        return {"score": score, "extra_data": {"student_id": student, "max_score": max_score, "status": "graded",
+                                               "flags": ["참고: 플래그"]}}
+    everyone = {"김민수": row("김민수", 27.5, 28.0), "ann": row("ann", 28.0, 28), "ben": row("ben", 1 / 3, 28.0),
+                "cy": row("cy", -0.0, 28.0)}
+    write_atomic(tmp_path / "grades.csv", grades_csv(everyone))
+    data = (tmp_path / "grades.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfstudent_id,") and "김민수".encode() in data
+    with open(tmp_path / "grades.csv", newline="", encoding="utf-8-sig") as handle:
+        rows = {r["student_id"]: (r["score"], r["max_score"]) for r in csv.DictReader(handle)}
+    assert rows == {"ann": ("28", "28"), "ben": ("0.3333", "28"), "cy": ("0", "28"), "김민수": ("27.5", "28")}
 
 
 def test_atomic_writes_leave_no_partial_files(tmp_path):

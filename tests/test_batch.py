@@ -14,7 +14,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder_fixtures import SAMPLES, autograder_command, grade_args, interruptible, run_autograder
-from course import autograde, bin_path, scratch_course
+from course import autograde, bin_path, copy_course, scratch_course
 
 pytestmark = pytest.mark.slow
 STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
@@ -44,7 +44,7 @@ def comparable(results):
 def demo(ag_course, tmp_path_factory):
     root = ag_course[0]
     out = tmp_path_factory.mktemp("demo-out")
-    first = run(root, SAMPLES, out)
+    first = run(root, SAMPLES, out, "--record")
     assert first.returncode == 0, first.stderr
     snapshot = {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")}
     return root, out, first, snapshot
@@ -72,7 +72,7 @@ def test_sample_scores_tell_the_students_apart(demo):
 
 
 def test_grades_csv_has_a_row_for_every_submission(demo):
-    rows = list(csv.DictReader((demo[1] / "grades.csv").open()))
+    rows = list(csv.DictReader((demo[1] / "grades.csv").open(encoding="utf-8-sig")))
     assert [r["student_id"] for r in rows] == STUDENTS
     assert set(rows[0]) == {"student_id", "score", "max_score", "status", "flags"}
     assert {r["student_id"]: r["status"] for r in rows}["erin"] == "invalid"
@@ -123,9 +123,9 @@ def test_scores_agree_with_nbgrader_autograde(demo, tmp_path):
 
 def test_running_the_same_command_twice_changes_nothing(demo):
     root, out, _, snapshot = demo
-    again = run(root, SAMPLES, out)
+    again = run(root, SAMPLES, out, "--record")
     assert again.returncode == 0
-    assert again.stderr.count("kept from an earlier run") == len(STUDENTS)
+    assert again.stderr.count("(kept from an earlier run)") == len(STUDENTS)
     assert {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")} == snapshot
 
 
@@ -171,7 +171,7 @@ def test_an_interrupted_run_resumes_without_losing_or_duplicating_anyone(demo, t
     final = run(root, subs, resumed)
     assert final.returncode == 0, final.stderr
     assert final.stderr.count("kept from an earlier run") >= 2
-    rows = list(csv.DictReader((resumed / "grades.csv").open()))
+    rows = list(csv.DictReader((resumed / "grades.csv").open(encoding="utf-8-sig")))
     assert [r["student_id"] for r in rows] == ["alice", "bob", "dave"]
     for student in ("alice", "bob", "dave"):
         assert comparable(load(resumed, student)) == comparable(load(out, student))
@@ -181,9 +181,35 @@ def test_an_interrupted_run_resumes_without_losing_or_duplicating_anyone(demo, t
 def test_a_run_that_cannot_start_exits_non_zero(ag_course, tmp_path):
     root = ag_course[0]
     missing = run(root, tmp_path / "nowhere", tmp_path / "out")
-    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
     (tmp_path / "empty").mkdir()
     empty = run(root, tmp_path / "empty", tmp_path / "out")
     assert empty.returncode == 1 and "no lesson08.ipynb submissions" in empty.stderr
     no_kernel = run(root, SAMPLES, tmp_path / "out", "--kernel", "no-such-kernel")
     assert no_kernel.returncode == 1 and "no-such-kernel" in no_kernel.stderr
+
+
+def test_only_a_recording_run_changes_the_gradebook_and_a_lowered_result_is_told(ag_answers, tmp_path):
+    from autograder_fixtures import submission
+    root = copy_course(tmp_path / "course")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "ana.ipynb").write_bytes(submission())
+    recorded = run(root, folder, tmp_path / "official", "--record")
+    assert recorded.returncode == 0, recorded.stderr
+    assert recorded.stderr.startswith("recording: results go to")
+
+    def in_gradebook():
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "lesson08") as gb:
+            return {s.student.id: s.score for s in gb.assignment_submissions("lesson08")}
+    before = in_gradebook()
+    assert before["ana"] > 0
+    trial = run(root, folder, tmp_path / "trial", "--cell-timeout", "1", "--notebook-timeout", "1")
+    assert trial.returncode == 0, trial.stderr
+    assert trial.stderr.startswith("trial run: results go to") and "--record" in trial.stderr.splitlines()[0]
+    assert in_gradebook() == before, "a trial run leaves the gradebook as it was"
+    (folder / "ana.ipynb").write_bytes(submission(to_numpy="def to_numpy(tensor):\n    return tensor.numpy()"))
+    lowered = run(root, folder, tmp_path / "official", "--record")
+    assert lowered.returncode == 0, lowered.stderr
+    assert in_gradebook()["ana"] < before["ana"]
+    assert f"ana: the gradebook held {before['ana']:g} automatic points; this run recorded" in lowered.stderr

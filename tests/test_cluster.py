@@ -120,7 +120,8 @@ def submissions_in_gradebook(course: Path) -> list[str]:
 def test_a_cluster_grades_as_this_machine_does(thirty, graded_here, tmp_path):
     course = copy_course(tmp_path / "course")
     with dask_cluster(tmp_path) as (address, _):
-        done = run_autograder(*grade_args(course, thirty, tmp_path / "out", "--scheduler", address, cell_timeout=10))
+        done = run_autograder(*grade_args(course, thirty, tmp_path / "out", "--scheduler", address, "--record",
+                                          cell_timeout=10))
         assert done.returncode == 0, done.stderr
         assert "[30/30]" in done.stderr, "the progress line counts results as they stream in"
         doctor = run_autograder("doctor", "--scheduler", address)
@@ -138,7 +139,7 @@ def test_ctrl_c_on_the_driver_then_the_same_command_finishes_the_rest(thirty, gr
     from autograder_fixtures import interruptible
     course = copy_course(tmp_path / "course")
     command = autograder_command(*grade_args(course, thirty, tmp_path / "out", "--scheduler", "ADDRESS",
-                                             cell_timeout=10))
+                                             "--record", cell_timeout=10))
     with dask_cluster(tmp_path) as (address, _):
         command[command.index("ADDRESS")] = address
         driver = subprocess.Popen(command, env={**os.environ, "PATH": bin_path()}, preexec_fn=interruptible,
@@ -161,7 +162,7 @@ def test_a_worker_killed_mid_run_loses_nobody_and_records_nobody_twice(thirty, g
     course = copy_course(tmp_path / "course")
     with dask_cluster(tmp_path) as (address, named), client_of(address) as client:
         driver = subprocess.Popen(autograder_command(*grade_args(course, thirty, tmp_path / "out", "--scheduler",
-                                                                 address, cell_timeout=10)),
+                                                                 address, "--record", cell_timeout=10)),
                                   env={**os.environ, "PATH": bin_path()}, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         first = driver.stderr.readline()

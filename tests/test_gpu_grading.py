@@ -238,5 +238,5 @@ def test_on_cuda_only_gpu_merges_into_a_provisional_run(ag_course, tmp_path):
     assert second.returncode == 0, second.stderr
     merged = results(out, "late")
     assert merged["extra_data"]["status"] == "graded" and merged["extra_data"]["kernel"]["cuda_device"]
-    rows = {row["student_id"]: row for row in csv.DictReader((out / "grades.csv").open())}
+    rows = {row["student_id"]: row for row in csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig"))}
     assert rows["late"]["status"] == "graded" and float(rows["late"]["score"]) == merged["score"]

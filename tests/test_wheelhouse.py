@@ -124,6 +124,7 @@ def test_the_node_grades_the_samples_as_the_course_venv_does(node, tmp_path):
     assert here.returncode == 0, here.stderr
 
     def grades(out):
-        return {row["student_id"]: (row["score"], row["status"]) for row in csv.DictReader((out / "grades.csv").open())}
+        rows = csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig"))
+        return {row["student_id"]: (row["score"], row["status"]) for row in rows}
     assert grades(tmp_path / "node") == grades(tmp_path / "here")
     assert len(grades(tmp_path / "node")) == len(list(SAMPLES.glob("*.ipynb")))

@@ -37,7 +37,7 @@ def kernel_python(kernel_name: str) -> str:
         argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
     except NoSuchKernel:
         raise EngineError(f"no Jupyter kernel named {kernel_name!r} is installed "
-                          "(python -m autograder kernel install)") from None
+                          "(.venv/bin/python -m autograder kernel install)") from None
     if argv[1:3] != ["-m", "ipykernel_launcher"]:
         raise EngineError(f"kernel {kernel_name!r} does not start with `PYTHON -m ipykernel_launcher`, so the warm "
                           f"engine cannot fork it ({' '.join(argv)}); use --engine fresh")

@@ -64,7 +64,7 @@ class LocalRunner:
             KernelSpecManager().get_kernel_spec(self.kernel_name)
         except NoSuchKernel:
             raise EngineError(f"no Jupyter kernel named {self.kernel_name!r} is installed "
-                              "(python -m autograder kernel install)") from None
+                              "(.venv/bin/python -m autograder kernel install)") from None
         per_gpu = self.options.kernels_per_gpu or kernels_per_gpu_default(self.gpus)
         self.workers = self.options.workers or max(len(self.gpus) * per_gpu, 1)
         self.pool = GpuPool(self.gpus, cpu_slots=self.workers, per_gpu=per_gpu)

@@ -6,7 +6,7 @@ WIDTH = 30
 
 class Progress:
     def __init__(self, total: int, stream):
-        self.total, self.stream, self.count = total, stream, 0
+        self.total, self.stream, self.count, self.kept = total, stream, 0, 0
         self.tty = hasattr(stream, "isatty") and stream.isatty()
         self.started = time.monotonic()
 
@@ -16,6 +16,7 @@ class Progress:
 
     def done(self, student_id: str, results: dict, reused: bool) -> None:
         self.count += 1
+        self.kept += reused
         extra = results["extra_data"]
         note = f"{results['score']:g}/{extra['max_score']:g} {extra['status']}" + (" (kept from an earlier run)" if reused else "")
         if self.tty:
@@ -27,7 +28,10 @@ class Progress:
     def finish(self) -> None:
         if self.tty:
             self.stream.write("\n")
-        self.stream.write(f"graded {self.count} submission(s) in {time.monotonic() - self.started:.0f} s\n")
+        parts = [f"{n} {words}" for n, words in ((self.count - self.kept, "graded now"),
+                                                 (self.kept, "kept from an earlier run")) if n]
+        self.stream.write(f"{self.count} submission(s) done in {time.monotonic() - self.started:.0f} s"
+                          + (f": {', '.join(parts)}" if parts else "") + "\n")
         self.stream.flush()
 
     def _bar(self, text: str) -> None:

@@ -7,15 +7,26 @@ import base64
 import io
 import statistics
 from collections import Counter
+from urllib.parse import quote
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from ..results import MANUAL
 from .feedback import MAX_NAME_CHARS, esc, fmt_points, html_page, outcome_of, submission_max_score
 
 STATUSES = ("graded", "provisional", "invalid", "error")
 SCORED_STATUSES = ("graded", "provisional")  # mean, median and histogram use these only
 SLOWEST_SHOWN = 10
+NEEDS_SHOWN = 50  # names listed per "Needs you" item, the rest counted
 MAX_FLAG_CHARS = 500
+MAX_ORIGIN_CHARS = 300
+STATUS_LABELS = {
+    "graded": "graded in full",
+    "provisional": "provisional (GPU tests not graded yet)",
+    "invalid": "invalid (could not be graded)",
+    "error": "error (the grader failed)",
+}
 # Outcome groups for the per-test bar, left to right, with their colours.
 OUTCOME_GROUPS = {
     "passed": (("passed",), "#2e8b57"),
@@ -40,17 +51,23 @@ def _no_data(fig: Figure, title: str) -> None:
     ax.set_axis_off()
 
 
-def score_histogram(scores: list[float], max_score: float) -> str:
+def score_histogram_figure(scores: list[float], max_score: float) -> Figure:
     fig = Figure(figsize=(6, 3))
     title = "Scores (graded and provisional submissions)"
     if not scores:
         _no_data(fig, title)
-        return _png_img(fig, "histogram of scores: no data")
+        return fig
     ax = fig.add_subplot()
     top = max(max_score, *scores, 1)
     ax.hist(scores, bins=min(20, max(5, int(top) + 1)), range=(0, top), color="#4c72b0")
     ax.set(title=title, xlabel="score (points)", ylabel="submissions")
-    return _png_img(fig, "histogram of scores")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 of a submission
+    return fig
+
+
+def score_histogram(scores: list[float], max_score: float) -> str:
+    alt = "histogram of scores" + ("" if scores else ": no data")
+    return _png_img(score_histogram_figure(scores, max_score), alt)
 
 
 def outcomes_per_test(results_list: list[dict]) -> dict[str, Counter]:
@@ -94,6 +111,12 @@ def _table(headers: list[str], rows: list[list[str]], empty: str = "none") -> st
     return f"<table>\n<tr>{head}</tr>\n{body}\n</table>"
 
 
+def student_cell(student: str) -> str:
+    """The student's id, linked to DIR/<student>/feedback.html next to the report."""
+    href = quote(str(student), safe="") + "/feedback.html"
+    return f'<a href="{esc(href, 4 * MAX_ORIGIN_CHARS)}"><code>{esc(student, MAX_NAME_CHARS)}</code></a>'
+
+
 def _flag_list(flags: list) -> str:
     return "<br>".join(esc(flag, MAX_FLAG_CHARS) for flag in flags)
 
@@ -111,10 +134,23 @@ def _kernel_words(results: dict) -> str:
     return f'Python {kernel.get("python")}, torch {kernel.get("torch")}, {device}'
 
 
+def _status_sentence(status: dict) -> str:
+    """E.g. '5 submissions: 3 scored (2 graded in full, 1 provisional), 1 invalid, 1 error.'"""
+    if not status:
+        return "No submissions."
+    counts = Counter(status.values())
+    scored = sum(counts[name] for name in SCORED_STATUSES)
+    parts = [f"{scored} scored"] if scored else []
+    if counts["provisional"]:
+        parts[0] += f" ({counts['graded']} graded in full, {counts['provisional']} provisional)"
+    parts += [f"{n} {name}" for name, n in counts.items() if name not in SCORED_STATUSES]
+    return f"{len(status)} submission{'s' if len(status) != 1 else ''}: {', '.join(parts)}."
+
+
 def _summary_rows(results_by_student: dict, status: dict, scores: list, max_score: float) -> list:
     counts = Counter(status.values())
     summary = [("submissions", len(status))]
-    summary += [(name, counts.get(name, 0)) for name in STATUSES]
+    summary += [(STATUS_LABELS[name], counts[name]) for name in STATUSES if counts[name]]
     summary += [(name, n) for name, n in counts.items() if name not in STATUSES]
     summary += [("max score", fmt_points(max_score)),
                 ("mean score (graded + provisional)", fmt_points(statistics.fmean(scores)) if scores else "–"),
@@ -124,11 +160,73 @@ def _summary_rows(results_by_student: dict, status: dict, scores: list, max_scor
     return [[esc(name), esc(value)] for name, value in summary]
 
 
-def render_report(results_by_student: dict[str, dict], title: str = "lesson08") -> str:
-    """The instructor's HTML report for a whole batch: summary, plots and tables."""
+def _gradebook_line(run: dict) -> str:
+    if "recorded" not in run:
+        return ""
+    path = f' (<code>{esc(run.get("gradebook") or "?", MAX_ORIGIN_CHARS)}</code>)'
+    if run["recorded"]:
+        return f"<p>This run recorded its results into the course gradebook{path}.</p>"
+    return f"<p>Trial run: the course gradebook{path} was left unchanged.</p>"
+
+
+def _names(cells: list) -> str:
+    shown = ", ".join(cells[:NEEDS_SHOWN])
+    return shown + (f", … and {len(cells) - NEEDS_SHOWN} more" if len(cells) > NEEDS_SHOWN else "")
+
+
+def _needs_you(results_by_student: dict, status: dict, run: dict) -> str:
+    """What the instructor still has to do, one list item each; or a line saying there is nothing."""
+    items = []
+    manual = {s: sum(outcome_of(t) == MANUAL for t in results_by_student[s].get("tests") or []) for s in status}
+    manual = {s: n for s, n in manual.items() if n}
+    if manual:
+        items.append(f"Written answers to grade by hand in formgrader ({sum(manual.values())} in "
+                     f"{len(manual)} submission(s)): "
+                     + _names([f"{student_cell(s)} ({n})" for s, n in manual.items()]))
+    provisional = [s for s in status if status[s] == "provisional"]
+    if provisional:
+        command = run.get("only_gpu_command")
+        finish = (f"; finish their GPU tests on a CUDA kernel with:<pre><code>{esc(command)}</code></pre>" if command
+                  else "; their GPU tests need a CUDA grading kernel")
+        items.append(f"Provisional submissions ({len(provisional)}): {_names([student_cell(s) for s in provisional])}"
+                     + finish)
+    flagged = [s for s in status if (results_by_student[s].get("extra_data") or {}).get("flags")]
+    if flagged:
+        items.append(f"Flagged submissions ({len(flagged)}), see below: {_names([student_cell(s) for s in flagged])}")
+    broken = [s for s in status if status[s] in ("invalid", "error")]
+    if broken:
+        items.append(f"Invalid and error submissions ({len(broken)}), not scored: "
+                     + _names([f"{student_cell(s)} ({esc(status[s])})" for s in broken]))
+    lowered = run.get("lowered") or []
+    if lowered:
+        items.append(f"Gradebook results this run lowered ({len(lowered)}): " + _names(
+            [f"{student_cell(s)} {fmt_points(old)} → {fmt_points(new)}" for s, old, new in lowered]))
+    ignored = run.get("ignored") or []
+    if ignored:
+        items.append(f"Files in the submissions path that were not graded ({len(ignored)}): " + _names(
+            [f"<code>{esc(origin, MAX_ORIGIN_CHARS)}</code> ({esc(reason, MAX_FLAG_CHARS)})"
+             for origin, reason in ignored]))
+    renamed = run.get("renamed") or []
+    if renamed:
+        items.append(f"Students whose id differs from their file's name ({len(renamed)}): " + _names(
+            [f"{student_cell(s)} from <code>{esc(origin, MAX_ORIGIN_CHARS)}</code>" for s, origin in renamed]))
+    if not items:
+        return ("<p>Nothing needs you: every submission is graded in full, no written answer waits for hand "
+                "grading, none is flagged, and every file found was graded.</p>")
+    return "<ul>\n" + "\n".join(f"<li>{item}</li>" for item in items) + "\n</ul>"
+
+
+def render_report(results_by_student: dict[str, dict], title: str, run: dict | None = None) -> str:
+    """The instructor's HTML report for a whole batch: what needs the instructor, summary, plots, tables.
+
+    `run` says what the batch did besides grading; every key is optional: "ignored" [(origin, reason)],
+    "renamed" [(student_id, origin)], "lowered" [(student_id, old_score, new_score)],
+    "only_gpu_command" (str or None), "recorded" (bool) and "gradebook" (its path).
+    """
     for student, results in results_by_student.items():
         if not isinstance(results, dict):
             raise TypeError(f"results for student {student!r} is {type(results).__name__}, not a dict")
+    run = run or {}
     students = sorted(results_by_student)
     status = {s: (results_by_student[s].get("extra_data") or {}).get("status") or "error" for s in students}
     scored = [s for s in students if status[s] in SCORED_STATUSES]
@@ -138,11 +236,11 @@ def render_report(results_by_student: dict[str, dict], title: str = "lesson08") 
 
     summary_rows = _summary_rows(results_by_student, status, scores, max_score)
 
-    def student_cell(s: str) -> str:
-        return f"<code>{esc(s, MAX_NAME_CHARS)}</code>"
-
     def flags_of(s: str) -> list:
         return (results_by_student[s].get("extra_data") or {}).get("flags") or []
+
+    def origin_of(s: str) -> str:
+        return esc((results_by_student[s].get("extra_data") or {}).get("origin") or "–", MAX_ORIGIN_CHARS)
 
     flagged = [[student_cell(s), esc(status[s]), _flag_list(flags_of(s))] for s in students if flags_of(s)]
     slowest = sorted(students, key=lambda s: _seconds(results_by_student[s]), reverse=True)[:SLOWEST_SHOWN]
@@ -156,11 +254,16 @@ def render_report(results_by_student: dict[str, dict], title: str = "lesson08") 
         passed = sum(outcome_of(t) == "passed" for t in tests)
         grade_rows.append([student_cell(s), esc(status[s]), fmt_points(results.get("score")),
                            fmt_points(submission_max_score(results)), f"{passed} / {len(tests)}",
-                           f"{_seconds(results):.1f}", str(len(flags_of(s)))])
+                           f"{_seconds(results):.1f}", str(len(flags_of(s))), f"<code>{origin_of(s)}</code>"])
 
     per_test = outcomes_per_test([results_by_student[s] for s in students])
-    body = "\n".join([
+    body = "\n".join(part for part in [
         f"<h1>Grading report: {esc(title, MAX_NAME_CHARS)}</h1>",
+        _gradebook_line(run),
+        f"<p>{esc(_status_sentence(status))}</p>",
+        "<h2>Needs you</h2>",
+        _needs_you(results_by_student, status, run),
+        "<h2>Summary</h2>",
         _table(["", "count / value"], summary_rows),
         "<h2>Plots</h2>",
         f"<p>{score_histogram(scores, max_score)}</p>",
@@ -172,7 +275,7 @@ def render_report(results_by_student: dict[str, dict], title: str = "lesson08") 
         f"<h2>Invalid and error submissions ({len(broken)})</h2>",
         _table(["student", "status", "summary", "flags"], broken, "None."),
         "<h2>All grades</h2>",
-        _table(["student", "status", "score", "max", "tests passed", "time (s)", "flags"],
+        _table(["student (feedback)", "status", "score", "max", "tests passed", "time (s)", "flags", "file"],
                grade_rows, "No submissions."),
-    ])
+    ] if part)
     return html_page(f"Grading report: {esc(title, MAX_NAME_CHARS)}", body + "\n")

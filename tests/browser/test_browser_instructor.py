@@ -59,11 +59,11 @@ def graded(course_copy):
         nbformat.write(nb, target)
     out = course_copy / "grading"
     run(course_copy, "autograder", "grade", course.ASSIGNMENT, "--submissions", str(course_copy / "submitted"),
-        "--out", str(out), "--course", str(course_copy))
+        "--out", str(out), "--course", str(course_copy), "--record")
     for student in submissions:
         graded_nb = course_copy / "autograded" / student / course.ASSIGNMENT / f"{course.ASSIGNMENT}.ipynb"
         assert graded_nb.exists(), f"no autograded notebook for {student}"
-    with open(out / "grades.csv", newline="") as handle:
+    with open(out / "grades.csv", newline="", encoding="utf-8-sig") as handle:
         return {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
