@@ -3,7 +3,7 @@ import os
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
-c.CourseDirectory.course_id = "lesson08"
+c.CourseDirectory.course_id = "pytorch-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # nbgrader's own list, with StderrIsNotFailure right after execution: a correct

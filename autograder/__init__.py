@@ -1,6 +1,6 @@
 """Grading for the PyTorch course's nbgrader assignments.
 
-`python -m autograder grade lesson08 --submissions PATH --out DIR` (cli.py → batch.py).
+`python -m autograder grade ASSIGNMENT --submissions PATH --out DIR` (cli.py → batch.py).
 One submission travels, in grade.grade_submission:
 
     load.py      bytes → nbformat 4.5 notebook, or InvalidSubmission with a reason

@@ -1,4 +1,4 @@
-"""python -m autograder grade lesson08 --submissions PATH --out DIR"""
+"""python -m autograder grade ASSIGNMENT --submissions PATH --out DIR"""
 import sys
 
 from .cli import main

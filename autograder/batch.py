@@ -14,13 +14,14 @@ import io
 import json
 import sys
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import assignment as assignment_module, course, gradebook, results as R
 from .views.feedback import render_feedback
 from .files import append_log, remove_partials, write_atomic
 from .engine import EngineError
+from .engine.kernelspec import grader_kernel
 from .executors.cluster import ClusterError, ClusterRunner, WorkerSetup
 from .executors.gpus import visible_gpus
 from .executors.local import LOCAL, LocalRunner
@@ -72,6 +73,8 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     coursedir = course.load(course_root)
+    if not limits.kernel_name:
+        limits = replace(limits, kernel_name=grader_kernel(coursedir.course_id))
     # One run at a time per output folder, and per course: the gradebook is shared.
     with _locked(out / ".autograder.lock", f"another grading run is writing to {out}"), \
             _locked(Path(coursedir.root) / ".autograder-gradebook.lock",

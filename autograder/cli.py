@@ -10,6 +10,7 @@ from . import results as R
 from .engine import kernelspec as kernel
 from .engine import ENGINES, open_engine
 from .executors import cluster
+from .course import course_id, read_config
 from .engine.session import Limits
 
 DEFAULTS = Limits()
@@ -26,14 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
     grade = verbs.add_parser("grade", help="grade every submission of an assignment")
-    grade.add_argument("assignment", help="the nbgrader assignment id, e.g. lesson08")
+    grade.add_argument("assignment", help="the nbgrader assignment id: a folder of the course's source/")
     grade.add_argument("--submissions", required=True, metavar="PATH",
                        help="nbgrader-layout folder, flat folder of <student>.ipynb, or a .zip of either")
     grade.add_argument("--out", required=True, metavar="DIR", help="where results, feedback and the report go")
     grade.add_argument("--course", default=".", metavar="ROOT", help="the course root (with nbgrader_config.py)")
     grade.add_argument("--notebook", help="the notebook's name, if not the assignment id")
-    grade.add_argument("--kernel", default=DEFAULTS.kernel_name,
-                       help="grading kernelspec, whatever the notebooks claim (default: %(default)s)")
+    grade.add_argument("--kernel", help="grading kernelspec, whatever the notebooks claim "
+                                        "(default: the course's COURSE_ID-grader)")
     grade.add_argument("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, metavar="S",
                        help=f"seconds one cell may run, at least {MIN_CELL_TIMEOUT:g} (default: %(default)g)")
     grade.add_argument("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, metavar="S",
@@ -58,14 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                             "default: on this machine")
     doctor = verbs.add_parser("doctor", help="say what grading would run on: kernel, torch, GPU, engine, sandbox")
-    doctor.add_argument("--kernel", default=DEFAULTS.kernel_name, help="grading kernelspec (default: %(default)s)")
+    doctor.add_argument("--kernel", help="grading kernelspec (default: the course's COURSE_ID-grader)")
     doctor.add_argument("--course", default=".", metavar="ROOT",
                         help="the course root, whose requirements.txt pins torch (default: %(default)s)")
     add_engine_arguments(doctor)
     doctor.add_argument("--scheduler", metavar="ADDRESS", help="report each worker of this Dask cluster instead")
     kernel_verb = verbs.add_parser("kernel", help="manage the grading kernel")
     kernel_actions = kernel_verb.add_subparsers(dest="action", required=True)
-    install = kernel_actions.add_parser("install", help=f"install the {kernel.GRADER_KERNEL} kernelspec")
+    install = kernel_actions.add_parser("install", help="install the course's grading kernelspec, COURSE_ID-grader")
+    install.add_argument("--course", default=".", metavar="ROOT", help="the course root (default: %(default)s)")
     where = install.add_mutually_exclusive_group()
     where.add_argument("--user", action="store_true", help="into your user's Jupyter folder")
     where.add_argument("--prefix", help="into PREFIX/share/jupyter (default: this Python's prefix)")
@@ -89,11 +91,14 @@ def positive(text: str) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.verb == "doctor":
+        kernel_name = args.kernel or kernel.grader_kernel(course_id(args.course))
         if args.scheduler:
-            return doctor_cluster(args.scheduler, args.kernel, args.engine, args.course)
-        return doctor(args.kernel, args.engine, args.course)
+            return doctor_cluster(args.scheduler, kernel_name, args.engine, args.course)
+        return doctor(kernel_name, args.engine, args.course)
     if args.verb == "kernel":
-        print(f"installed the grading kernel {kernel.GRADER_KERNEL} in {kernel.install(args.user, args.prefix)}")
+        name = course_id(args.course)
+        print(f"installed the grading kernel {kernel.grader_kernel(name)} in "
+              f"{kernel.install(name, args.user, args.prefix)}")
         return 0
     return grade(args, argv if argv is not None else sys.argv[1:])
 
@@ -133,9 +138,8 @@ def check_arguments(args) -> None:
 
 def _source_directory(root: Path) -> Path:
     """The course's source folder as its nbgrader_config.py sets it (nbgrader's default: source)."""
-    from traitlets.config.loader import PyFileConfigLoader
     try:
-        config = PyFileConfigLoader(COURSE_CONFIG, path=str(root.resolve())).load_config()
+        config = read_config(root)
     except Exception as error:  # the config is Python: anything can go wrong in it
         raise ArgumentProblem(f"{root.resolve() / COURSE_CONFIG} cannot be read ({type(error).__name__}: "
                               f"{error}); fix it and run again") from None
@@ -159,7 +163,8 @@ def grade(args, argv) -> int:
         print(f"autograder: {problem}", file=sys.stderr)
         return 2
     from .batch import BatchError, Options, grade_all, provisional_count  # nbgrader: seconds to import
-    limits = Limits(kernel_name=args.kernel, cell_timeout=args.cell_timeout,
+    limits = Limits(kernel_name=args.kernel or kernel.grader_kernel(course_id(args.course)),
+                    cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
     options = Options(regrade=args.regrade, require_gpu=args.require_gpu, only_gpu=args.only_gpu,
                       workers=args.workers, engine=args.engine, require_sandbox=args.require_sandbox,

@@ -19,10 +19,21 @@ def find_root(start: str | os.PathLike = ".") -> Path:
     raise FileNotFoundError(f"no {CONFIG_FILE} in {here} or above: run from the course root")
 
 
+def read_config(root: str | os.PathLike) -> Config:
+    """The course's nbgrader_config.py, read without nbgrader (quick: for checks before any work)."""
+    root = Path(root).resolve()
+    return PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config() if (root / CONFIG_FILE).is_file() else Config()
+
+
+def course_id(root: str | os.PathLike) -> str:
+    """The course's id (nbgrader's CourseDirectory.course_id), or its folder's name when unset."""
+    return read_config(root).CourseDirectory.get("course_id") or Path(root).resolve().name
+
+
 def load(root: str | os.PathLike) -> CourseDirectory:
     """nbgrader's CourseDirectory as the course's nbgrader_config.py sets it up."""
     root = Path(root).resolve()
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config() if (root / CONFIG_FILE).is_file() else Config()
+    config = read_config(root)
     config.CourseDirectory.root = str(root)  # the config may name another machine's path
     _put_scripts_on_path()
     return CourseDirectory(config=config)

@@ -15,7 +15,7 @@ import pytest
 from course import ROOT, bin_path, copy_course, fill_in, reference_answers
 
 SAMPLES = ROOT / "samples" / "lesson08"
-FAST = dict(cell_timeout=6.0, notebook_timeout=60.0, interrupt_grace=2.0)  # margin for a loaded 2-core CI
+FAST = dict(kernel_name="pytorch-course-grader", cell_timeout=6.0, notebook_timeout=60.0, interrupt_grace=2.0)  # margin for a loaded 2-core CI
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +83,7 @@ def warm_engine():
     """One warm engine for the whole test session (its parents import torch once)."""
     if "warm" not in _engines:
         from autograder.engine import open_engine
-        _engines["warm"] = open_engine("warm", "lesson08-grader")
+        _engines["warm"] = open_engine("warm", "pytorch-course-grader")
         atexit.register(_engines["warm"].close)
     return _engines["warm"]
 

@@ -94,7 +94,7 @@ def test_feedback_shows_no_hidden_test_and_the_report_has_plots(demo, ag_assignm
 
 def test_results_are_recorded_in_the_gradebook_for_formgrader(demo, ag_assignment):
     root, out = demo[0], demo[1]
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "lesson08") as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pytorch-course") as gb:
         for student in STUDENTS:
             notebook = gb.find_submission_notebook("lesson08", "lesson08", student)
             grades = {g.name: g for g in notebook.grades}
@@ -200,7 +200,7 @@ def test_only_a_recording_run_changes_the_gradebook_and_a_lowered_result_is_told
     assert recorded.stderr.startswith("recording: results go to")
 
     def in_gradebook():
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "lesson08") as gb:
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pytorch-course") as gb:
             return {s.student.id: s.score for s in gb.assignment_submissions("lesson08")}
     before = in_gradebook()
     assert before["ana"] > 0
@@ -213,3 +213,23 @@ def test_only_a_recording_run_changes_the_gradebook_and_a_lowered_result_is_told
     assert lowered.returncode == 0, lowered.stderr
     assert in_gradebook()["ana"] < before["ana"]
     assert f"ana: the gradebook held {before['ana']:g} automatic points; this run recorded" in lowered.stderr
+
+
+def test_every_file_of_a_mixed_folder_is_graded_or_listed_with_a_reason(tmp_path):
+    from autograder_fixtures import submission
+    folder = tmp_path / "class"
+    (folder / "kim").mkdir(parents=True)
+    (folder / "alice.ipynb").write_bytes(submission())
+    (folder / "김 민수.ipynb").write_bytes(submission())
+    (folder / "README.txt").write_text("instructions")
+    (folder / "kim" / "lesson08 (1).ipynb").write_bytes(submission())
+    with zipfile.ZipFile(folder / "late.zip", "w") as late:
+        late.writestr("gina.ipynb", submission())
+    out = tmp_path / "out"
+    done = run(copy_course(tmp_path / "course"), folder, out)
+    assert done.returncode == 0, done.stderr
+    assert {p.parent.name for p in out.glob("*/results.json")} == {"alice", "김_민수", "kim", "gina"}
+    assert f"not graded: {folder / 'README.txt'}: not a notebook" in done.stderr
+    assert "student id '김_민수' comes from" in done.stderr and "김 민수.ipynb" in done.stderr
+    report = (out / "report.html").read_text()
+    assert "README.txt" in report and "not a notebook" in report

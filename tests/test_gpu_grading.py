@@ -2,6 +2,7 @@
 --require-gpu / --only-gpu refusals, the later GPU-only run merged in, one kernel per GPU,
 and `doctor`. The CUDA half runs only where there is a GPU (`make test-gpu`)."""
 import csv
+import shutil
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import torch
 
 from autograder.merge import merge_gpu_tests
 from autograder_fixtures import autograder_command, by_name, grade_args, interruptible, run_autograder, submission
-from course import bin_path
+from course import ROOT, bin_path
 from mutants import GPU_MUTANTS
 
 pytestmark = pytest.mark.slow
@@ -78,7 +79,7 @@ def test_runs_that_need_cuda_refuse_to_start_without_it(cpu_run, tmp_path, flag)
     root, folder, _, _ = cpu_run
     refused = grade(root, folder, tmp_path / "out", flag)
     assert refused.returncode == 1
-    assert f"{flag}: the grading kernel 'lesson08-grader' has no CUDA GPU" in refused.stderr
+    assert f"{flag}: the grading kernel 'pytorch-course-grader' has no CUDA GPU" in refused.stderr
     assert not list((tmp_path / "out").glob("*/results.json")), "nothing is graded"
 
 
@@ -93,7 +94,7 @@ def test_a_later_gpu_run_is_merged_into_the_provisional_result(cpu_run):
             passed = test["name"] != "to_numpy_gpu"
             test.update(score=test["max_score"] if passed else 0.0, status="passed" if passed else "failed")
             test["extra_data"]["outcome"] = "passed" if passed else "failed"
-    gpu_run["extra_data"]["kernel"] = {"name": "lesson08-grader", "python": "3.11.7", "torch": "2.13.0",
+    gpu_run["extra_data"]["kernel"] = {"name": "pytorch-course-grader", "python": "3.11.7", "torch": "2.13.0",
                                        "cuda_device": "NVIDIA H200"}
     gpu_run["extra_data"]["flags"] = ["a flag seen only on the GPU run"]
     merged = merge_gpu_tests(first, gpu_run)
@@ -122,7 +123,7 @@ def test_each_kernel_gets_one_gpu_of_its_own(ag_course, tmp_path):
     nb.cells.append(nbformat.v4.new_code_cell(ENV_PROBE))
     data = nbformat.writes(nb).encode()
     folder = write_class(tmp_path / "class", {f"gpu{i}": data for i in range(4)})
-    run = grade(ag_course[0], folder, tmp_path / "out", env={"CUDA_VISIBLE_DEVICES": "0,1"})
+    run = grade(ag_course[0], folder, tmp_path / "out", "--record", env={"CUDA_VISIBLE_DEVICES": "0,1"})
     assert run.returncode == 0, run.stderr
     seen = []
     for i in range(4):
@@ -182,6 +183,7 @@ def test_doctor_says_what_grading_runs_on():
 def test_doctor_says_plainly_when_the_kernel_torch_is_not_the_course_pin(tmp_path):
     matching = run_autograder("doctor")
     assert "course pin:     torch==2.13.0 (requirements.txt): the kernel's torch matches" in matching.stdout
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     (tmp_path / "requirements.txt").write_text("numpy==2.4.6\ntorch==2.11.0  # the node's CUDA build\n")
     other = run_autograder("doctor", "--course", tmp_path)
     assert other.returncode == 0, other.stderr
@@ -203,7 +205,7 @@ def test_doctor_reports_the_engine_and_the_sandbox():
 def test_kernel_install_puts_the_grading_kernel_where_asked(tmp_path):
     done = run_autograder("kernel", "install", "--prefix", tmp_path)
     assert done.returncode == 0, done.stderr
-    spec = json.loads((tmp_path / "share/jupyter/kernels/lesson08-grader/kernel.json").read_text())
+    spec = json.loads((tmp_path / "share/jupyter/kernels/pytorch-course-grader/kernel.json").read_text())
     assert spec["argv"][0] == sys.executable
 
 

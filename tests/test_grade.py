@@ -88,7 +88,7 @@ def test_results_json_carries_every_field_of_the_schema(graded, ag_assignment):
     assert r["execution_time"] > 0 and isinstance(r["output"], str)
     extra = r["extra_data"]
     assert extra["status"] in R.STATUSES and isinstance(extra["flags"], list)
-    assert extra["kernel"]["name"] == "lesson08-grader", "graded on the grading kernel, whatever the notebook claims"
+    assert extra["kernel"]["name"] == "pytorch-course-grader", "graded on the grading kernel, whatever the notebook claims"
     assert extra["kernel"]["python"].startswith("3.") and extra["kernel"]["torch"].startswith("2.")
     assert "cuda_device" in extra["kernel"]
     assert extra["max_score"] == ag_assignment.max_score

@@ -8,23 +8,25 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from autograder.engine import ENGINES, kernelspec as kernel, open_engine
 
+GRADER = kernel.grader_kernel("pytorch-course")  # this course's id (nbgrader_config.py)
+
 
 def test_install_writes_a_spec_running_this_python(tmp_path):
-    folder = kernel.install(prefix=str(tmp_path))
-    spec = json.loads((tmp_path / "share/jupyter/kernels/lesson08-grader/kernel.json").read_text())
-    assert folder.endswith("lesson08-grader")
+    folder = kernel.install("pytorch-course", prefix=str(tmp_path))
+    spec = json.loads((tmp_path / "share/jupyter/kernels/pytorch-course-grader/kernel.json").read_text())
+    assert folder.endswith("pytorch-course-grader")
     assert spec["argv"][:3] == [sys.executable, "-m", "ipykernel_launcher"]
     assert "env" not in spec, "an env in the spec would hide the grader's CUDA_VISIBLE_DEVICES"
 
 
 def test_grading_kernel_is_installed_in_the_course_environment():
-    assert kernel.GRADER_KERNEL in KernelSpecManager().find_kernel_specs()
+    assert GRADER in KernelSpecManager().find_kernel_specs()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ENGINES)
 def test_probe_runs_in_the_kernel_and_sees_cuda_visible_devices(kind):
-    engine = open_engine(kind, kernel.GRADER_KERNEL)
+    engine = open_engine(kind, GRADER)
     try:
         info = kernel.probe(engine, env={"CUDA_VISIBLE_DEVICES": "3"})
     finally:
@@ -38,8 +40,8 @@ def test_probe_runs_in_the_kernel_and_sees_cuda_visible_devices(kind):
 def test_describe_says_plainly_when_gpu_tests_cannot_run():
     cpu = {"python": "3.11.7", "torch": "2.13.0+cpu", "torch_cuda": None, "cuda_available": False,
            "device_count": 0, "cuda_device": None, "capability": None, "driver": None}
-    assert "CANNOT run here" in kernel.describe(cpu)
+    assert "CANNOT run here" in kernel.describe(cpu, GRADER)
     gpu = {**cpu, "torch_cuda": "12.8", "cuda_available": True, "device_count": 1,
            "cuda_device": "NVIDIA H200", "capability": "9.0", "driver": "570.1"}
-    report = kernel.describe(gpu)
+    report = kernel.describe(gpu, GRADER)
     assert "NVIDIA H200 (capability 9.0)" in report and "will run" in report and "570.1" in report

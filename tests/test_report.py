@@ -122,7 +122,7 @@ def test_all_invalid_submissions():
     for results in batch.values():
         del results["extra_data"]["max_score"]  # absent, and no tests to sum
         # what the autograder writes for a notebook it could not read: the kernel, never started
-        results["extra_data"]["kernel"] = {"name": "lesson08-grader", "python": None, "torch": None,
+        results["extra_data"]["kernel"] = {"name": "pytorch-course-grader", "python": None, "torch": None,
                                            "cuda_device": None}
     page = report(batch)
     assert summary_value(page, "invalid (could not be graded)") == "3"

@@ -33,7 +33,7 @@ SANDBOX = sandboxing.detect()
 pytestmark = pytest.mark.skipif(not SANDBOX.enabled,
                                 reason=f"no bubblewrap sandbox on this machine ({SANDBOX.reason}): nothing to attack")
 
-KERNEL = "lesson08-grader"
+KERNEL = "pytorch-course-grader"
 SECRET_NAME = "AG_SANDBOX_TEST_SECRET"
 SECRET = f"secret-{uuid.uuid4().hex}"
 RESULT = "@@result@@"

@@ -9,7 +9,7 @@ from autograder.engine import open_engine
 from autograder.engine.session import Limits, Session
 from autograder.engine.warm import FORKSERVER_INSIDE, FORKSERVER
 
-KERNEL = "lesson08-grader"
+KERNEL = "pytorch-course-grader"
 
 
 @pytest.fixture

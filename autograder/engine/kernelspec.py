@@ -1,6 +1,6 @@
 """The course's grading kernel: its kernelspec, and what it really runs on (`doctor`).
 
-`lesson08-grader` runs the course's Python and torch. Its spec sets no environment of its
+`<course_id>-grader` runs the course's Python and torch. Its spec sets no environment of its
 own, so the CUDA_VISIBLE_DEVICES that the grader (or the instructor) sets reaches the kernel.
 """
 import json
@@ -13,8 +13,11 @@ from jupyter_client.kernelspec import KernelSpecManager
 from ..pins import torch_against_pin
 from .session import Limits, Session
 
-GRADER_KERNEL = "lesson08-grader"
-DISPLAY_NAME = "lesson08 grader (course Python and torch, CUDA when present)"
+
+
+def grader_kernel(course_id: str) -> str:
+    """The name of a course's grading kernel."""
+    return f"{course_id}-grader"
 
 # Runs inside the grading kernel: what grading there would use.
 PROBE = r'''
@@ -36,18 +39,18 @@ print(_json.dumps(_info))
 '''
 
 
-def kernel_spec(python: str = sys.executable) -> dict:
+def kernel_spec(course_id: str, python: str = sys.executable) -> dict:
     return {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": DISPLAY_NAME, "language": "python", "metadata": {"debugger": False}}
+            "display_name": f"{course_id} grader (course Python and torch, CUDA when present)", "language": "python", "metadata": {"debugger": False}}
 
 
-def install(user: bool = False, prefix: str | None = None) -> str:
-    """Install the grading kernelspec (into this Python's prefix unless told otherwise)."""
+def install(course_id: str, user: bool = False, prefix: str | None = None) -> str:
+    """Install the course's grading kernelspec (into this Python's prefix unless told otherwise)."""
     with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "kernel.json").write_text(json.dumps(kernel_spec(), indent=1))
+        (Path(folder) / "kernel.json").write_text(json.dumps(kernel_spec(course_id), indent=1))
         if not user and prefix is None:
             prefix = sys.prefix
-        return KernelSpecManager().install_kernel_spec(folder, GRADER_KERNEL, user=user, prefix=prefix)
+        return KernelSpecManager().install_kernel_spec(folder, grader_kernel(course_id), user=user, prefix=prefix)
 
 
 def probe(engine, env: dict | None = None, timeout: float = 60) -> dict:
@@ -62,7 +65,7 @@ def probe(engine, env: dict | None = None, timeout: float = 60) -> dict:
     return {**json.loads(text), **info, "sandbox_detail": engine.sandbox.describe()}
 
 
-def describe(info: dict, kernel_name: str = GRADER_KERNEL, course_root: str | Path = ".") -> str:
+def describe(info: dict, kernel_name: str, course_root: str | Path = ".") -> str:
     """`doctor`'s report, in words; the kernel's torch is compared with the pin in `course_root`."""
     rows = [f"grading kernel: {kernel_name}",
             f"engine:         {info.get('engine', 'fresh')}"

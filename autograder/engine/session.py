@@ -29,7 +29,7 @@ KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", "--InteractiveShell.x
 
 @dataclass
 class Limits:
-    kernel_name: str = "lesson08-grader"
+    kernel_name: str = ""  # the grading kernelspec; "": the course's <course_id>-grader
     cell_timeout: float = 30.0
     notebook_timeout: float = 300.0
     interrupt_grace: float = 5.0
