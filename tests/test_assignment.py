@@ -1,6 +1,7 @@
 """The lesson08 assignment: conventions of its cells, its release, and nbgrader validate both ways."""
 import re
 
+import nbformat
 import pytest
 import torch
 from nbgrader.validator import Validator
@@ -37,7 +38,9 @@ def test_each_function_has_visible_and_hidden_tests_and_a_gpu_test_guards_itself
         assert any(len(v.splitlines()) > 1 for v in visible), f"{name}: no visible test"
         assert any(HIDDEN.search(source) for source in own), f"{name}: no hidden test"
     for grade_id in gpu_test_ids(read(SOURCE)):
-        assert f'require_cuda("{grade_id}")' in cells[grade_id].source
+        assert f'if can_run_gpu_test("{grade_id}"):' in cells[grade_id].source
+        last = cells[grade_id].source.split("### BEGIN HIDDEN TESTS")[-1]
+        assert "\nassert torch.cuda.is_available()" in last, f"{grade_id}: no top-level CUDA check in its hidden tests"
 
 
 def test_written_answer_is_graded_by_hand():
@@ -70,18 +73,50 @@ def test_release_holds_no_solution_hidden_test_or_marker():
 @pytest.mark.slow
 @pytest.mark.gpu  # on CUDA: every test cell of the source, hidden ones included, passes nbgrader validate
 def test_source_fails_validation_only_in_gpu_cells_without_cuda():
+    """The source holds the hidden tests: without CUDA their top-level check fails each GPU cell."""
     results = Validator().validate(str(SOURCE))
     failed = {_grade_id_of(cell["source"]) for cell in results.get("failed", [])}
     expected = set() if torch.cuda.is_available() else gpu_test_ids(read(SOURCE))
     assert expected == failed
     for cell in results.get("failed", []):
-        assert "needs a CUDA grading kernel" in cell["raw_error"]
+        assert "a GPU test scores only on a CUDA grading kernel" in cell["raw_error"]
+
+
+@pytest.mark.slow
+def test_on_a_laptop_a_correct_release_validates_and_run_all_reaches_the_last_cell(tmp_path):
+    """What a student without a GPU sees: Validate succeeds, Run All runs every cell, and each GPU
+    test says it was skipped; a wrong answer still fails Validate."""
+    from nbclient import NotebookClient
+    from course import fill_in
+    answers = {**reference_answers(), "written_error_order": "device 검사가 먼저 걸려: TypeError가 .cpu()를 하라고 해."}
+    correct = tmp_path / "correct.ipynb"
+    nbformat.write(fill_in(answers), correct)
+    assert Validator().validate(str(correct)) == {}, "nbgrader validate reports success"
+    ran = NotebookClient(read(correct), kernel_name="pytorch-course", timeout=120).execute()
+    executed = [c for c in ran.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in executed), "Run All stopped before the last cell"
+    for grade_id, cell in grade_cells(ran).items():
+        printed = "".join(o.get("text", "") for o in cell.outputs)
+        if grade_id in gpu_test_ids(ran) and not torch.cuda.is_available():
+            assert f"{grade_id}: GPU가 없어서 건너뛰었어" in printed, grade_id
+    wrong = tmp_path / "wrong.ipynb"
+    nbformat.write(fill_in({**answers, "to_numpy": "def to_numpy(tensor):\n    return tensor.tolist()"}), wrong)
+    assert Validator().validate(str(wrong)).get("failed"), "a wrong answer fails validation"
 
 
 @pytest.mark.slow
 def test_release_passes_no_test_cell():
+    """Blank answers pass no test; without CUDA the GPU tests skip themselves, so only they 'pass'."""
     results = Validator(invert=True).validate(str(RELEASE))
-    assert results == {}, results
+    passed = {_grade_id_of_release(cell["source"]) for cell in results.get("passed", [])}
+    assert passed == (set() if torch.cuda.is_available() else gpu_test_ids(read(RELEASE)))
+
+
+def _grade_id_of_release(source):
+    for grade_id, cell in grade_cells(read(RELEASE)).items():
+        if cell.source.strip() == source:
+            return grade_id
+    raise AssertionError(f"no test cell of the release has this source: {source[:80]}")
 
 
 def _grade_id_of(source):

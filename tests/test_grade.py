@@ -47,6 +47,10 @@ CASES = {
                     "    return tensor.detach().cpu().numpy()",
         "predict_numpy": "def predict_numpy(model, batch):\n    print('\\n'.join(_stash))\n"
                          "    raise AssertionError('\\n'.join(_stash))"}, {}),
+    "gpu_skipper": ({"shares_memory": "def shares_memory(tensor, array):\n"
+                                      "    return bool(np.shares_memory(tensor.detach().numpy(), array))\n"
+                                      "import os\nos.environ['NBGRADER_EXECUTION'] = 'validate'\n"
+                                      "can_run_gpu_test = lambda test_name: False"}, {}),
     "exit": ({"predict_numpy": "import os\ndef predict_numpy(model, batch):\n    os._exit(3)"}, {}),
     "segfault": ({"to_numpy": DEF_TO_NUMPY + "import ctypes\nctypes.string_at(0)"}, {}),
     "memory": ({"to_numpy": DEF_TO_NUMPY + "hog = [np.ones(10**8) for _ in range(200)]"},
@@ -195,3 +199,12 @@ def test_the_notebook_wall_clock_limit_stops_the_rest(graded):
     assert got["numpy_error_basic"] == "timeout"
     assert "time limit" in by_name(r)["numpy_error_basic"]["output"]
     assert got["shares_memory_basic"] == "passed"
+
+
+def test_a_notebook_that_disarms_the_gpu_skip_still_gets_no_gpu_points_without_cuda(graded):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the GPU tests run")
+    tests = by_name(results(graded, "gpu_skipper"))
+    for name in GPU:
+        assert tests[name]["extra_data"]["outcome"] == "needs_gpu" and tests[name]["score"] == 0, name

@@ -8,6 +8,9 @@ from course import fill_in, gpu_test_ids, read, reference_answers, SOURCE, autog
 from mutants import CPU_MUTANTS, GPU_MUTANTS, NOISY_WRAPPER
 
 pytestmark = pytest.mark.slow
+# Appended to an answer: claims nbgrader is validating, and makes every GPU test skip itself.
+GPU_SKIPPER = ('\n\nimport os\nos.environ["NBGRADER_EXECUTION"] = "validate"\n'
+               'can_run_gpu_test = lambda test_name: False\n')
 GPU_TESTS = gpu_test_ids(read(SOURCE))
 
 
@@ -15,7 +18,8 @@ def submissions(mutants):
     reference = reference_answers()
     noisy = {name: code + NOISY_WRAPPER.format(name=name) for name, code in reference.items()
              if code.startswith("def ")}
-    graded = {"reference": fill_in(reference), "noisy_reference": fill_in({**reference, **noisy})}
+    graded = {"reference": fill_in(reference), "noisy_reference": fill_in({**reference, **noisy}),
+              "gpu_skipper": fill_in({**reference, "shares_memory": reference["shares_memory"] + GPU_SKIPPER})}
     for mutant in mutants:
         graded[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
     return graded
@@ -45,10 +49,13 @@ def test_reference_earns_every_gradable_point(scores, max_points, student):
 
 
 def test_gpu_tests_award_nothing_without_cuda(scores):
+    """Also for a notebook that pretends to be validated and disarms the skip: the GPU cells'
+    hidden tests check for CUDA themselves."""
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: the GPU tests run")
-    for grade_id in GPU_TESTS:
-        assert scores["reference"][grade_id] == 0, grade_id
+    for student in ("reference", "gpu_skipper"):
+        for grade_id in GPU_TESTS:
+            assert scores[student][grade_id] == 0, (student, grade_id)
 
 
 @pytest.mark.parametrize("mutant", CPU_MUTANTS, ids=lambda m: m.name)
