@@ -11,7 +11,7 @@ WHEELHOUSE ?= wheelhouse
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-gpu bench release lab wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
+.PHONY: demo test test-gpu bench release lab student-bundle wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
 
 # The course's package and its two kernels, in a venv that has everything else.
 define install_course
@@ -55,6 +55,10 @@ test: $(VENV)/.installed sandbox-setup browser-setup
 test-gpu: $(VENV)/.installed
 	tools/sandbox_setup.sh --optional
 	$(PY) tools/gpu_check.py
+
+## student-bundle: dist/$(ASSIGNMENT)-student.zip, what students get: the release and the lecture, no source/ or samples/
+student-bundle:
+	$(PYTHON) tools/student_bundle.py $(ASSIGNMENT)
 
 ## wheelhouse: every wheel an offline GPU node needs but torch and numpy, for PYTHON_VERSION (default 3.12)
 wheelhouse: $(VENV)/.installed
