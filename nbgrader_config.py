@@ -6,6 +6,9 @@ c = get_config()  # noqa: F821  (injected by traitlets)
 c.CourseDirectory.course_id = "pytorch-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
+# The autograder's feedback pages (feedback.html) are in Korean: "ko" or "en". nbgrader ignores this section.
+c.CourseFeedback.language = "ko"
+
 # nbgrader's own list, with StderrIsNotFailure right after execution: a correct
 # answer that prints to stderr (a warning, a log line) keeps its points.
 c.Autograde.autograde_preprocessors = [

@@ -111,6 +111,10 @@ def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Li
     ignored = [(i.origin, i.reason) for i in found.ignored]
     renamed = [(sub.student_id, sub.origin) for sub in subs if sub.raw_id and sub.raw_id != sub.student_id]
     everyone, jobs, lowered = {}, [], []
+    try:
+        language = course.feedback_language(coursedir.root)
+    except ValueError as error:
+        raise BatchError(str(error)) from None
     print(_run_kind(options, coursedir, out), file=stream)
     progress = Progress(len(subs), stream)
     with (gradebook.open_gradebook(coursedir) if options.record else nullcontext()) as gb:
@@ -124,7 +128,8 @@ def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Li
                 results["extra_data"]["origin"] = job.sub.origin
                 if job.previous is not None:
                     results = merge_gpu_tests(job.previous, results)
-            before = _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook, reused)
+            before = _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook, reused,
+                             language)
             if before is not None and results["score"] < before:
                 lowered.append((job.sub.student_id, before, results["score"]))
             everyone[job.sub.student_id] = results
@@ -222,7 +227,7 @@ def _run_kind(options: Options, coursedir, out: Path) -> str:
 
 
 def _record(gb, coursedir, assignment, out: Path, student_id: str, results: dict, notebook,
-            reused: bool = False) -> float | None:
+            reused: bool = False, language: str = "en") -> float | None:
     """The gradebook entry (a recording run: `gb`), then feedback.html, then results.json last: the
     mark of a finished student. Returns the automatic points the gradebook held before, if any."""
     folder = out / student_id
@@ -232,10 +237,10 @@ def _record(gb, coursedir, assignment, out: Path, student_id: str, results: dict
         gradebook.record(gb, coursedir, assignment, results, notebook)
     if reused:
         if not (folder / "feedback.html").exists():
-            write_atomic(folder / "feedback.html", render_feedback(results))
+            write_atomic(folder / "feedback.html", render_feedback(results, language, assignment.notebook_id))
         return before
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "feedback.html", render_feedback(results))
+    write_atomic(folder / "feedback.html", render_feedback(results, language, assignment.notebook_id))
     write_atomic(folder / "results.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     return before
 

@@ -30,6 +30,17 @@ def course_id(root: str | os.PathLike) -> str:
     return read_config(root).CourseDirectory.get("course_id") or Path(root).resolve().name
 
 
+def feedback_language(root: str | os.PathLike) -> str:
+    """The language of students' feedback pages: nbgrader_config.py's `c.CourseFeedback.language`
+    (a section nbgrader ignores), "en" when unset. ValueError for a language without messages."""
+    from .views.messages import LANGUAGES
+    language = read_config(root).CourseFeedback.get("language") or "en"
+    if language not in LANGUAGES:
+        raise ValueError(f"{CONFIG_FILE}: c.CourseFeedback.language = {language!r} is not one of "
+                         f"{', '.join(map(repr, LANGUAGES))}")
+    return language
+
+
 def load(root: str | os.PathLike) -> CourseDirectory:
     """nbgrader's CourseDirectory as the course's nbgrader_config.py sets it up."""
     root = Path(root).resolve()

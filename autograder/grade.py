@@ -21,10 +21,10 @@ from .restore import restore
 from .score import score
 from .engine.fresh import FreshEngine
 from .engine.session import Limits
+from .views.messages import for_results as say
 
 GRADER_VERSION = "1"
-GRADER_FAILED = ("The autograder could not grade this submission because of a problem on the grader's side, "
-                 "not in your notebook. Your instructor has been told and will grade it.")
+GRADER_FAILED = say("grader_failed")
 
 
 @dataclass
@@ -64,11 +64,11 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
             result.status = R.PROVISIONAL
     except InvalidSubmission as problem:
         result.status, result.tests = R.INVALID, []
-        result.output = f"Not graded: {problem}."
+        result.output = say("not_graded", reason=problem)
     except Exception as problem:  # a grader failure must not take the batch down
         result.status, result.tests = R.GRADER_ERROR, []
         result.output = GRADER_FAILED
-        result.flag(f"grader error ({type(problem).__name__}): its traceback is in autograder.log, beside grades.csv")
+        result.flag(say("grader_error_flag", kind=type(problem).__name__))
         log = traceback.format_exc()
     result.execution_time = time.monotonic() - started
     if result.status in (R.GRADED, R.PROVISIONAL):
@@ -79,7 +79,7 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
 def not_readable(student_id: str, assignment: Assignment, reason: str, limits: Limits | None = None) -> Graded:
     """The invalid result for a submission whose file could not even be read."""
     result = _new_result(student_id, assignment, limits or Limits(), reason.encode())
-    result.status, result.output = R.INVALID, f"Not graded: {reason}."
+    result.status, result.output = R.INVALID, say("not_graded", reason=reason)
     return Graded(result.to_dict(), None)
 
 
@@ -103,10 +103,10 @@ def _summary(result: R.Result) -> str:
     counts = {}
     for test in result.tests:
         counts[test.outcome] = counts.get(test.outcome, 0) + 1
-    parts = [f"{n} {outcome}" for outcome, n in counts.items()]
-    text = f"{result.score:g} / {result.max_score:g} points ({', '.join(parts)})."
+    parts = [say("summary_count", count=n, outcome=outcome) for outcome, n in counts.items()]
+    text = say("summary", score=f"{result.score:g}", max_score=f"{result.max_score:g}", counts=", ".join(parts))
     if result.status == R.PROVISIONAL:
-        text += " Provisional: some tests need a CUDA grading kernel and were not graded here."
+        text += say("summary_provisional")
     if any(t.outcome == R.MANUAL for t in result.tests):
-        text += " The written answer waits for your instructor."
+        text += say("summary_manual")
     return text

@@ -5,8 +5,10 @@ stderr output alone does not zero a test; a test that ran while the notebook's c
 patched numpy, torch, IPython or builtins gets no points; a `_gpu` test on a kernel without
 CUDA is `needs_gpu`, not a failure.
 """
+import ast
 import copy
 import re
+from dataclasses import dataclass
 
 from nbgrader.utils import compute_checksum, determine_grade
 
@@ -14,9 +16,23 @@ from . import results as R
 from .assignment import Assignment, CellSpec
 from .execute import NO_ANSWER, CellRun, NotebookRun
 from .restore import Restored
+from .views.messages import for_results as say
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_SHOWN_PATCHES = 8
+MAX_DESCRIPTION_CHARS = 300
+
+
+@dataclass
+class DescribedTest(R.TestResult):
+    """A TestResult that says what its test checks (extra_data.description) for the feedback page."""
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        if self.description:
+            data["extra_data"]["description"] = self.description
+        return data
 
 
 def score(assignment: Assignment, restored: Restored, run: NotebookRun) -> tuple[list, list]:
@@ -42,43 +58,64 @@ def redact(text: str, secret_lines: frozenset) -> str:
     text = R.clip(text, R.MAX_TEST_OUTPUT)
     for line in secret_lines:
         if line in text:
-            text = text.replace(line, "[a line of a hidden test]")
+            text = text.replace(line, say("hidden_line"))
     return text
 
 
 def _manual(spec: CellSpec, cell, missing: bool) -> R.TestResult:
     points = float(spec.points or 0)
     if missing:
-        return R.TestResult(spec.grade_id, 0.0, points, R.MISSING, "The answer cell was missing.")
+        return R.TestResult(spec.grade_id, 0.0, points, R.MISSING, say("answer_missing"))
     if compute_checksum(cell) == spec.checksum:  # nbgrader: unchanged stub → "No response", 0
-        return R.TestResult(spec.grade_id, 0.0, points, R.FAILED, "No answer was written.")
-    return R.TestResult(spec.grade_id, 0.0, points, R.MANUAL, "Graded by your instructor.")
+        return R.TestResult(spec.grade_id, 0.0, points, R.FAILED, say("answer_empty"))
+    return R.TestResult(spec.grade_id, 0.0, points, R.MANUAL, say("answer_manual"))
 
 
 def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResult:
     points = float(spec.points or 0)
+    description = describe(spec)
 
     def result(outcome, message, earned=0.0):
-        return R.TestResult(spec.grade_id, earned, points, outcome, message, spec.hidden)
+        return DescribedTest(spec.grade_id, earned, points, outcome, message, spec.hidden, description)
 
     if spec.grade_id.endswith("_gpu") and not cuda_device:
-        return result(R.NEEDS_GPU, "Needs a CUDA grading kernel: not graded on this kernel.")
+        return result(R.NEEDS_GPU, say("test_needs_gpu"))
     if run is not None and run.status == "died":
-        return result(R.ERROR, f"Stopped: {run.note} while this test ran.")
+        return result(R.ERROR, say("test_died", note=run.note))
     if run is None or run.status == "not_run":
         outcome = R.TIMEOUT if "time limit" in (run.note if run else "") else R.ERROR
-        return result(outcome, f"Not run: {run.note if run else 'the cell was empty'}.")
+        return result(outcome, say("test_not_run", note=run.note if run else say("test_empty_cell")))
     if run.status == "timeout":
-        return result(R.TIMEOUT, f"Stopped: it {run.note}." if "interrupted" in run.note else
-                      f"Stopped: {run.note}.")
+        return result(R.TIMEOUT, say("test_interrupted", note=run.note) if "interrupted" in run.note else
+                      say("test_stopped", note=run.note))
     if run.tampered:
         what = ", ".join(c for c in run.tampered[:MAX_SHOWN_PATCHES] if c != NO_ANSWER) or NO_ANSWER
-        return result(R.FAILED, f"Does not count: while this test ran, the notebook's code changed {what}.")
+        return result(R.FAILED, say("test_tampered", what=what))
     if run.status == "error" or any(o.output_type == "error" for o in cell.outputs):
         return result(R.FAILED, _failure(spec, cell, run))
     earned = _points(cell)
     shown = "" if spec.hidden else _text(cell)
     return result(R.PASSED, shown, earned)
+
+
+def describe(spec: CellSpec) -> str:
+    """The first line of the test cell's docstring: what the test checks, in words ('' if none).
+
+    Only a line students received (one in the visible source) is used: a docstring inside a
+    hidden-test region stays hidden."""
+    try:
+        body = ast.parse(spec.source).body
+    except (SyntaxError, ValueError):  # IPython magics, or a cell that is not plain Python
+        return ""
+    first = body[0] if body else None
+    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        return ""
+    lines = first.value.value.strip().splitlines()
+    line = lines[0].strip() if lines else ""
+    if not line or first.lineno in spec.hidden_lines or line not in spec.visible_source:
+        return ""
+    return line if len(line) <= MAX_DESCRIPTION_CHARS else line[:MAX_DESCRIPTION_CHARS - 1] + "…"
 
 
 def _points(cell) -> float:
@@ -104,8 +141,8 @@ def _failure(spec: CellSpec, cell, run: CellRun) -> str:
     # A hidden test's source must not show: no traceback, only where in the visible part it failed.
     line = _failing_line(traceback, cell.get("execution_count"))
     if line is None or line in spec.hidden_lines:
-        return f"{head}\n(in a hidden test)"
-    return f"{head}\nat: {spec.source.split(chr(10))[line - 1].strip()}"
+        return say("hidden_failure", head=head)
+    return say("hidden_failure_at", head=head, line=spec.source.split(chr(10))[line - 1].strip())
 
 
 def _failing_line(traceback: str, execution_count) -> int | None:
@@ -121,11 +158,11 @@ def _text(cell) -> str:
 def _flags(run: NotebookRun, fooled: list) -> list:
     flags = list(run.flags)
     for name in sorted(run.shadowed):
-        flags.append(f"the notebook redefines the builtin {name!r}: the tests used the real one")
+        flags.append(say("flag_shadowed", name=repr(name)))
     patched = sorted(run.patched)
     if patched:
         shown = ", ".join(patched[:MAX_SHOWN_PATCHES]) + (" ..." if len(patched) > MAX_SHOWN_PATCHES else "")
-        flags.append(f"tampering: the notebook's code replaced {shown}; put back before each test")
+        flags.append(say("flag_patched", what=shown))
     if fooled:
-        flags.append(f"tampering: {len(fooled)} test(s) ran while patched and get no points: {', '.join(fooled)}")
+        flags.append(say("flag_fooled", count=len(fooled), names=", ".join(fooled)))
     return flags

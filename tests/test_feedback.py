@@ -1,7 +1,19 @@
-"""Student feedback page: hidden tests stay hidden, text is escaped, the page stays small."""
+"""Student feedback page: hidden tests stay hidden, text is escaped, the page stays small; it is in the
+course's language, says what each test checks and what to do next."""
+import html
+import re
+import string
 from html.parser import HTMLParser
 
+import nbformat
+import pytest
+
+from autograder import course, grade as grading, results as R
+from autograder.execute import CellRun, NotebookRun
+from autograder.views import messages
 from autograder.views.feedback import MAX_MESSAGE_CHARS, render_feedback
+from autograder_fixtures import submission
+from course import ROOT
 
 HIDDEN_MARKER = "HIDDEN_SOURCE_assert np.shares_memory(a, t.numpy())"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -141,3 +153,205 @@ def test_page_is_utf8_korean_friendly_and_writable():
     assert "김민지" in page
     assert TagCollector(page).pre_texts == ["오류 \ufffd \ufffd"]  # ANSI colour codes stripped
     page.encode("utf-8")  # a lone surrogate would raise here
+
+
+# --- The course's language, test descriptions, next steps (results from the real grading path) ---
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+KERNEL = {"name": "pytorch-course-grader", "python": "3.11.7", "torch": "2.5.1", "cuda_device": None}
+
+
+def row_of(page: str, name: str) -> str:
+    """The <tr> of test `name` on a feedback page."""
+    (row,) = [row for row in page.split("<tr>") if f"<code>{name}</code>" in row]
+    return row
+
+
+class TextCollector(HTMLParser):
+    """The text a reader sees: everything outside <style>."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.text, self._in_style = [], False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if not self._in_style:
+            self.text.append(data)
+
+
+def page_text(page: str) -> str:
+    """What a reader sees: the page's text outside <style>, unescaped."""
+    return "".join(TextCollector(page).text)
+
+
+def first_hidden_line(spec) -> int:
+    """The number of the first line of `spec`'s source inside its hidden-test region."""
+    return min(spec.hidden_lines) + 1
+
+
+def hidden_source_lines(assignment) -> list:
+    visible = "\n".join(spec.visible_source for spec in assignment.cells)
+    return [line.strip() for spec in assignment.cells if spec.hidden
+            for number, line in enumerate(spec.source.split("\n"), 1)
+            if number in spec.hidden_lines and len(line.strip()) > 15 and line.strip() not in visible]
+
+
+def graded_with(monkeypatch, assignment, failing: dict) -> dict:
+    """Results from grade_submission on the reference answers (restore, score and the summary are the
+    real ones); only the kernel is simulated: cell grade_id → the line its error is raised at."""
+    def run_notebook(nb, assignment, limits, engine, kernel_env=None):
+        run = NotebookRun(kernel=dict(KERNEL))
+        count = 0
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            count += 1
+            cell.execution_count, cell.outputs = count, []
+            line = failing.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+            if line is None:
+                run.cells[index] = CellRun("ok", {"status": "ok"})
+                continue
+            error = {"ename": "AssertionError", "evalue": "", "traceback": [f"Cell In[{count}], line {line}"]}
+            cell.outputs = [nbformat.v4.new_output("error", **error)]
+            run.cells[index] = CellRun("error", {"status": "error", **error})
+        return run
+    monkeypatch.setattr(grading, "run_notebook", run_notebook)
+    data = submission(written_error_order="device 검사가 먼저예요.")
+    return grading.grade_submission(data, assignment, "민지", engine=object()).results
+
+
+def test_the_course_config_makes_feedback_korean(tmp_path):
+    assert course.feedback_language(ROOT) == "ko"  # this course's nbgrader_config.py
+    page = render_feedback(make_results([make_test("a"), make_test("b", "failed")]), course.feedback_language(ROOT))
+    assert page.startswith('<!DOCTYPE html>\n<html lang="ko">')
+    assert "<h1>피드백: alice</h1>" in page and "점수: 1 / 2" in page and "상태: 채점 완료" in page
+    words = page_text(page)
+    assert "Score" not in words and "Feedback" not in words and "passed" not in words and "Status" not in words
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text('c = get_config()\nc.CourseDirectory.course_id = "x"\n')
+    assert course.feedback_language(tmp_path) == "en"  # unset: English
+    config.write_text('c = get_config()\nc.CourseFeedback.language = "en"\n')
+    assert course.feedback_language(tmp_path) == "en"
+    config.write_text('c = get_config()\nc.CourseFeedback.language = "fr"\n')
+    with pytest.raises(ValueError, match="'fr'"):
+        course.feedback_language(tmp_path)
+
+
+def test_english_stays_an_option_and_the_default():
+    results = make_results([make_test("a"), make_test("b", "needs_gpu")], status="provisional")
+    for page in (render_feedback(results), render_feedback(results, "en")):
+        assert page.startswith('<!DOCTYPE html>\n<html lang="en">')
+        assert "Score: 1 / 2" in page and "Status: provisional" in page and "Results: 1 passed, 1 waiting for a GPU." in page
+        assert not HANGUL.search(page)
+    with pytest.raises(ValueError, match="'de'"):
+        render_feedback(results, "de")
+
+
+def test_statuses_and_outcomes_in_korean():
+    page = render_feedback(make_results([
+        make_test("gpu_chain", "needs_gpu"), make_test("slow", "timeout"), make_test("essay", "manual"),
+        make_test("gone", "missing"), make_test("broke", "error"), make_test("bad", "failed"),
+        make_test("fine", "passed"), make_test("secret", "failed", hidden=True),
+    ], status="provisional"), "ko")
+    assert ("상태: 임시 점수: 일부 테스트(GPU 테스트)는 아직 채점되지 않았어요. "
+            "과정의 GPU 채점 커널에서 채점되면 점수가 확정돼요") in page
+    expected = {"gpu_chain": "아직 채점 전: GPU 채점 커널이 필요해요", "slow": "시간 초과", "essay": "강사가 직접 채점해요",
+                "gone": "없음: 노트북에서 이 테스트 셀을 찾지 못했어요", "broke": "실행하지 못했어요",
+                "bad": ">실패<", "fine": ">통과<", "secret": ">숨겨진 테스트: 실패<"}
+    for name, words in expected.items():
+        assert words in row_of(page, name), name
+    assert "결과: 통과 1개, 실패 2개, 시간 초과 1개, 실행 못 함 1개, GPU 채점 대기 1개, 없음 1개, 강사 채점 1개." in page
+    assert "글로 쓴 답은 강사가 직접 채점할 거예요." in page
+    for status, words in [("graded", "채점 완료"), ("invalid", "채점 안 됨: 제출한 파일을"),
+                          ("error", "채점 안 됨: 채점기에 문제가 생겼어요")]:
+        assert f"상태: {words}" in render_feedback(make_results([], status=status), "ko"), status
+
+
+def test_a_visible_tests_grader_message_is_localized_and_a_traceback_is_not():
+    traceback = "AssertionError: float64 must stay float64"
+    page = render_feedback(make_results([
+        make_test("to_numpy_gpu", "needs_gpu", output=messages.for_results("test_needs_gpu")),  # says it twice
+        make_test("essay", "manual", output=messages.for_results("answer_manual")),  # says it twice
+        make_test("blank", "failed", output=messages.for_results("answer_empty")),
+        make_test("slow", "timeout", output=messages.for_results("test_stopped", note="the notebook time limit")),
+        make_test("dtypes", "failed", output=traceback),
+    ], status="provisional"), "ko")
+    assert TagCollector(page).pre_texts == ["답이 비어 있어요.", "멈췄어요: the notebook time limit.", traceback]
+
+
+def test_a_failed_hidden_test_says_what_it_checked_and_never_how(monkeypatch, ag_assignment):
+    spec = ag_assignment.cell("shares_memory_basic")
+    results = graded_with(monkeypatch, ag_assignment, {spec.grade_id: first_hidden_line(spec)})
+    tests = {t["name"]: t for t in results["tests"]}
+    failed = tests["shares_memory_basic"]
+    assert failed["extra_data"]["outcome"] == R.FAILED and failed["extra_data"]["hidden"] is True
+    description = spec.visible_source.split("\n")[0].strip().strip('"')  # e.g. "shares_memory sees that ..."
+    assert description.startswith("shares_memory ") and failed["extra_data"]["description"] == description
+    for test_spec in ag_assignment.grade_cells:  # every test cell, from its docstring's first line
+        if test_spec.is_test:
+            first = test_spec.visible_source.split("\n")[0].strip().strip('"')
+            assert tests[test_spec.grade_id]["extra_data"]["description"] == first, test_spec.grade_id
+    assert "description" not in tests["written_error_order"]["extra_data"]  # an answer cell: its source is the solution
+
+    page = render_feedback(results, "ko")
+    row = row_of(page, "shares_memory_basic")
+    assert "숨겨진 테스트: 실패" in row and description in row and "0 / 1" in row
+    assert "<pre>" not in row and "in a hidden test" not in page
+    leaked = [line for line in hidden_source_lines(ag_assignment) if html.escape(line, quote=True) in page]
+    assert not leaked and len(hidden_source_lines(ag_assignment)) > 20
+    assert "상태: 임시 점수" in page  # the _gpu tests wait for a CUDA kernel
+    gpu = sum(1 for s in ag_assignment.grade_cells if s.is_test and s.grade_id.endswith("_gpu"))
+    cpu = sum(1 for s in ag_assignment.grade_cells if s.is_test) - gpu
+    assert gpu >= 1 and f"결과: 통과 {cpu - 1}개, 실패 1개, GPU 채점 대기 {gpu}개, 강사 채점 1개." in page
+    assert "글로 쓴 답은 강사가 직접 채점할 거예요." in page and results["output"] not in page
+    assert "채점 환경: Python 3.11.7, torch 2.5.1, 장치: CPU만 사용." in page
+
+
+def test_an_invalid_submission_gets_a_next_step_and_no_kernel_line(ag_assignment):
+    graded = grading.grade_submission(b'{"cells": [', ag_assignment, "민지", engine=object())
+    results = graded.results
+    assert results["extra_data"]["status"] == R.INVALID
+    assert results["extra_data"]["kernel"]["python"] is None  # no kernel ran
+    page = render_feedback(results, "ko", notebook_id=ag_assignment.notebook_id)
+    assert ("이렇게 해 주세요:</strong> 노트북 파일이 손상됐거나 과제 노트북이 아니에요. "
+            f"과제 노트북({ag_assignment.notebook_id}.ipynb)을 다시 저장해서 다시 제출해 주세요.") in page
+    assert "자세한 내용: the file is not valid JSON" in page
+    assert "채점 환경" not in page and "Python" not in page and "torch" not in page
+    english = render_feedback(results, "en")
+    assert "Graded with" not in english and "Python" not in english
+    assert "Save the assignment's notebook again and submit it again." in page_text(english)  # no notebook id given
+    unreadable = grading.not_readable("민지", ag_assignment, "the file is not a notebook").results
+    page = render_feedback({**unreadable, "extra_data": {**unreadable["extra_data"], "notebook_id": "week3"}}, "ko")
+    assert "과제 노트북(week3.ipynb)을 다시 저장해서" in page and "채점 환경" not in page
+
+
+def test_a_grader_error_tells_the_student_the_instructor_will_look(monkeypatch, ag_assignment):
+    def broken(nb, assignment):
+        raise KeyError("secret")
+    monkeypatch.setattr(grading, "restore", broken)
+    data = nbformat.writes(nbformat.v4.new_notebook()).encode()
+    results = grading.grade_submission(data, ag_assignment, "민지", engine=object()).results
+    assert results["extra_data"]["status"] == R.GRADER_ERROR
+    page = render_feedback(results, "ko")
+    assert "이렇게 해 주세요:</strong> 따로 할 일은 없어요." in page and "강사가 확인하고 채점해 줄 거예요" in page
+    assert "채점 환경" not in page and "secret" not in page
+    assert "Nothing to do on your side" in render_feedback(results, "en")
+
+
+def test_every_korean_message_fills_the_same_fields_as_its_english_one():
+    def fields(template):
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+    assert set(messages.KO) <= set(messages.EN)
+    for key, template in messages.KO.items():
+        assert fields(template) == fields(messages.EN[key]), key
+    for key in messages.LOCALIZED_OUTPUTS:  # what results.json holds comes back in Korean
+        example = messages.for_results(key, **{name: "X" for name in fields(messages.EN[key])})
+        assert messages.localize(example, "ko") == messages.text("ko", key, **{n: "X" for n in fields(messages.EN[key])})

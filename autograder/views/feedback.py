@@ -1,49 +1,46 @@
 """Student feedback: one results dict (Gradescope's results.json form) as a small HTML page.
 
 Everything shown comes from the results dict and is escaped. A hidden test's `output` is
-never read: it can quote the hidden test's source. Messages are truncated so a student who
-prints megabytes cannot make the page (or the grading machine's disk) large.
+never read: it can quote the hidden test's source; its description (the first line of the test
+cell's docstring, which students received) is shown instead. Messages are truncated so a student
+who prints megabytes cannot make the page (or the grading machine's disk) large.
+
+The page is in the course's language (messages.py; course.feedback_language): its words,
+statuses and summary come from the results' structured data, not from results["output"], which
+stays English for Gradescope and the instructor's report.
 """
 import html
 import re
+
+from . import messages
 
 MAX_MESSAGE_CHARS = 4_000  # one failure message, flag or summary
 MAX_PAGE_MESSAGE_CHARS = 60_000  # all failure messages on one page together
 MAX_FLAGS = 30
 MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 300
 
-OUTCOME_WORDS = {
-    "passed": "passed",
-    "failed": "failed",
-    "timeout": "ran too long (time limit reached)",
-    "error": "could not run (the grading kernel stopped or the cell raised before the test)",
-    "needs_gpu": "not graded yet: needs a GPU grading kernel",
-    "missing": "missing: the test cell was not found in your notebook",
-    "manual": "graded by hand by your instructor",
-}
-STATUS_WORDS = {
-    "graded": "graded",
-    "provisional": "provisional: some tests are not graded yet, so your score may still change",
-    "invalid": "not graded: the submission could not be read as this assignment's notebook",
-    "error": "not graded: the autograder failed on this submission; your instructor will look at it",
-}
+OUTCOMES_IN_ORDER = ("passed", "failed", "timeout", "error", "needs_gpu", "missing", "manual")
+STATUSES = ("graded", "provisional", "invalid", "error")
+OUTCOME_WORDS = {outcome: messages.text("en", f"outcome_{outcome}") for outcome in OUTCOMES_IN_ORDER}
+STATUS_WORDS = {status: messages.text("en", f"status_{status}") for status in STATUSES}
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # colour codes in Jupyter tracebacks
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # lone surrogates break writing
 
 
-def clean_text(value, limit: int = MAX_MESSAGE_CHARS) -> str:
+def clean_text(value, limit: int = MAX_MESSAGE_CHARS, language: str = "en") -> str:
     """Any value as printable text of at most `limit` characters (plus a note), not yet escaped."""
     text = "" if value is None else str(value)
     text = _UNPRINTABLE.sub("\ufffd", _ANSI_ESCAPE.sub("", text))
     if len(text) > limit:
-        text = f"{text[:limit]}\n… [{len(text) - limit:,} more characters cut]"
+        text = f"{text[:limit]}\n{messages.text(language, 'cut', count=len(text) - limit)}"
     return text
 
 
-def esc(value, limit: int = MAX_MESSAGE_CHARS) -> str:
+def esc(value, limit: int = MAX_MESSAGE_CHARS, language: str = "en") -> str:
     """Cleaned, truncated and HTML-escaped: the only way text reaches the page."""
-    return html.escape(clean_text(value, limit), quote=True)
+    return html.escape(clean_text(value, limit, language), quote=True)
 
 
 def fmt_points(value) -> str:
@@ -71,10 +68,16 @@ def outcome_of(test: dict) -> str:
     return (test.get("extra_data") or {}).get("outcome") or test.get("status") or "error"
 
 
-def outcome_words(test: dict) -> str:
+def outcome_words(test: dict, language: str = "en") -> str:
     outcome = outcome_of(test)
-    words = OUTCOME_WORDS.get(outcome, outcome)
-    return f"hidden test: {words}" if is_hidden(test) else words
+    words = messages.text(language, f"outcome_{outcome}") if outcome in OUTCOMES_IN_ORDER else str(outcome)
+    return messages.text(language, "hidden_test", words=words) if is_hidden(test) else words
+
+
+def description_of(test: dict) -> str:
+    """What the test checks: the first line of its docstring (score.py), or ''."""
+    description = (test.get("extra_data") or {}).get("description")
+    return description if isinstance(description, str) else ""
 
 
 PAGE_CSS = """
@@ -89,67 +92,140 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f7;padding:.5rem;
 """
 
 
-def html_page(title: str, body: str) -> str:
+def html_page(title: str, body: str, lang: str = "en") -> str:
     """A self-contained page; `title` must already be escaped."""
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{html.escape(lang, quote=True)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{title}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
     )
 
 
-def _test_rows(tests: list) -> str:
+def _say(language: str, key: str, **fields) -> str:
+    """A sentence of messages.py in `language`, escaped for the page."""
+    return esc(messages.text(language, key, **fields), language=language)
+
+
+def _test_rows(tests: list, language: str) -> str:
     rows, budget = [], MAX_PAGE_MESSAGE_CHARS
     for test in tests:
         outcome = outcome_of(test)
-        cell = f'<span class="{esc(outcome, 40)}">{esc(outcome_words(test))}</span>'
+        cell = f'<span class="{esc(outcome, 40)}">{esc(outcome_words(test, language))}</span>'
         message = test.get("output") if not is_hidden(test) else None  # hidden: never read
+        if _repeats_outcome(message):
+            message = None
         if message and outcome != "passed":
             if budget > 0:
-                shown = clean_text(message, min(MAX_MESSAGE_CHARS, budget))
+                message = str(message)
+                if len(message) <= MAX_MESSAGE_CHARS:
+                    message = messages.localize(message, language)
+                shown = clean_text(message, min(MAX_MESSAGE_CHARS, budget), language)
                 budget -= len(shown)
                 cell += f"<pre>{html.escape(shown)}</pre>"
             else:
-                cell += '<p class="small">(message left out to keep this page small)</p>'
+                cell += f'<p class="small">{_say(language, "message_left_out")}</p>'
+        name = f'<code>{esc(test.get("name"), MAX_NAME_CHARS, language)}</code>'
+        description = description_of(test)
+        if description:
+            name += f'<br><span class="small">{esc(description, MAX_DESCRIPTION_CHARS, language)}</span>'
         points = f'{fmt_points(test.get("score"))} / {fmt_points(test.get("max_score"))}'
-        rows.append(
-            f'<tr><td><code>{esc(test.get("name"), MAX_NAME_CHARS)}</code></td>'
-            f"<td>{points}</td><td>{cell}</td></tr>"
-        )
+        rows.append(f"<tr><td>{name}</td><td>{points}</td><td>{cell}</td></tr>")
     return "\n".join(rows)
 
 
-def render_feedback(results: dict) -> str:
-    """The HTML feedback page for one student's results dict."""
+def _repeats_outcome(message) -> bool:
+    """A grader message that only says what the outcome's words already say."""
+    found = messages.match(message) if isinstance(message, str) and len(message) <= MAX_MESSAGE_CHARS else None
+    return bool(found) and found[0] in messages.SAID_BY_OUTCOME
+
+
+def _counts(tests: list, language: str) -> str:
+    """'3 passed, 1 failed' in `language`, outcomes in a fixed order."""
+    counts = {}
+    for test in tests:
+        counts[outcome_of(test)] = counts.get(outcome_of(test), 0) + 1
+    order = [o for o in OUTCOMES_IN_ORDER if o in counts] + [o for o in counts if o not in OUTCOMES_IN_ORDER]
+    return ", ".join(messages.text(language, f"count_{o}", count=counts[o]) if o in OUTCOMES_IN_ORDER
+                     else messages.text(language, "count_other", count=counts[o], outcome=o) for o in order)
+
+
+def _notebook_file(notebook_id) -> str | None:
+    if not isinstance(notebook_id, str) or not notebook_id:
+        return None
+    return notebook_id if notebook_id.endswith(".ipynb") else f"{notebook_id}.ipynb"
+
+
+def _summary(results: dict, status: str, tests: list, language: str, notebook_id) -> list:
+    """The paragraphs under the score: counts for a graded submission; what went wrong and what to
+    do next for one that was not graded."""
+    parts = []
+    if status in ("graded", "provisional"):
+        if tests:
+            counts = _say(language, "counts", counts=_counts(tests, language))
+            parts.append(f'<p>{_say(language, "results")}: {counts}</p>')
+        if any(outcome_of(t) == "manual" for t in tests):
+            parts.append(f"<p>{_say(language, 'manual_note')}</p>")
+        return parts
+    output = results.get("output")
+    found = messages.match(output) if isinstance(output, str) and len(output) <= MAX_MESSAGE_CHARS else None
+    if found and found[0] == "not_graded":
+        output = found[1]["reason"]  # the status already says it was not graded
+    elif found:
+        output = messages.localize(output, language)
+    if output and not (found and found[0] == "grader_failed"):  # the next step says all of it
+        parts.append(f'<p>{_say(language, "details")}: {esc(output, language=language)}</p>')
+    notebook = _notebook_file(notebook_id)
+    if status == "invalid":
+        step = (_say(language, "next_invalid", notebook=notebook) if notebook
+                else _say(language, "next_invalid_generic"))
+    elif status == "error":
+        step = _say(language, "next_error")
+    else:
+        return parts
+    parts.append(f'<p><strong>{_say(language, "next_step")}:</strong> {step}</p>')
+    return parts
+
+
+def render_feedback(results: dict, language: str = "en", notebook_id: str | None = None) -> str:
+    """The HTML feedback page for one student's results dict, in `language` (messages.LANGUAGES).
+
+    `notebook_id` names the notebook an invalid submission should resubmit (default: the results'
+    extra_data.notebook_id, if any)."""
+    if language not in messages.LANGUAGES:
+        raise ValueError(f"feedback language {language!r} is not one of {', '.join(messages.LANGUAGES)}")
+
     extra = results.get("extra_data") or {}
     tests = results.get("tests") or []
     status = extra.get("status") or "error"
-    student = esc(extra.get("student_id") or "", MAX_NAME_CHARS)
+    student = clean_text(extra.get("student_id") or "", MAX_NAME_CHARS, language)
     score = f'{fmt_points(results.get("score"))} / {fmt_points(submission_max_score(results))}'
+    status_words = messages.text(language, f"status_{status}") if status in STATUS_WORDS else status
 
-    parts = [f"<h1>Feedback{': ' + student if student else ''}</h1>"]
-    parts.append(f"<p><strong>Score: {score}</strong><br>Status: {esc(STATUS_WORDS.get(status, status))}</p>")
-    if results.get("output"):
-        parts.append(f'<p>{esc(results["output"])}</p>')
+    title = _say(language, "title_student", student=student) if student else _say(language, "title")
+    parts = [f"<h1>{title}</h1>"]
+    parts.append(f'<p><strong>{_say(language, "score")}: {score}</strong><br>'
+                 f'{_say(language, "status")}: {esc(status_words)}</p>')
+    parts += _summary(results, status, tests, language, notebook_id or extra.get("notebook_id"))
     flags = extra.get("flags") or []
     if flags:
-        items = "".join(f"<li>{esc(flag)}</li>" for flag in flags[:MAX_FLAGS])
-        more = f"<li>… and {len(flags) - MAX_FLAGS} more</li>" if len(flags) > MAX_FLAGS else ""
-        parts.append(f"<h2>Things we noticed</h2>\n<ul>{items}{more}</ul>")
-    parts.append("<h2>Tests</h2>")
+        items = "".join(f"<li>{esc(flag, language=language)}</li>" for flag in flags[:MAX_FLAGS])
+        more = ""
+        if len(flags) > MAX_FLAGS:
+            more = f'<li>{_say(language, "more_flags", count=len(flags) - MAX_FLAGS)}</li>'
+        parts.append(f'<h2>{_say(language, "noticed")}</h2>\n<ul>{items}{more}</ul>')
+    parts.append(f'<h2>{_say(language, "tests")}</h2>')
     if tests:
-        parts.append(
-            "<table>\n<tr><th>test</th><th>points</th><th>result</th></tr>\n"
-            f"{_test_rows(tests)}\n</table>"
-        )
+        header = "".join(f"<th>{_say(language, key)}</th>" for key in ("col_test", "col_points", "col_result"))
+        parts.append(f"<table>\n<tr>{header}</tr>\n{_test_rows(tests, language)}\n</table>")
     else:
-        parts.append("<p>No tests were run on this submission.</p>")
+        parts.append(f'<p>{_say(language, "no_tests")}</p>')
     kernel = extra.get("kernel") or {}
-    if kernel:
-        device = kernel.get("cuda_device") or "CPU only"
-        parts.append(
-            f'<p class="small">Graded with Python {esc(kernel.get("python"), 40)}, '
-            f'torch {esc(kernel.get("torch"), 40)}, device: {esc(device, 100)}.</p>'
-        )
-    title = f"Feedback{': ' + student if student else ''}"
-    return html_page(title, "\n".join(parts) + "\n")
+    if isinstance(kernel, dict) and kernel.get("python"):  # only a kernel that really ran reports its Python
+        device = kernel.get("cuda_device") or messages.text(language, "cpu_only")
+        fields = dict(python=clean_text(kernel["python"], 40), device=clean_text(device, 100))
+        if kernel.get("torch"):
+            line = messages.text(language, "kernel", torch=clean_text(kernel["torch"], 40), **fields)
+        else:
+            line = messages.text(language, "kernel_no_torch", **fields)
+        parts.append(f'<p class="small">{esc(line)}</p>')
+    return html_page(title, "\n".join(parts) + "\n", lang=language)
