@@ -144,8 +144,9 @@ def test_ctrl_c_on_the_driver_then_the_same_command_finishes_the_rest(thirty, gr
         command[command.index("ADDRESS")] = address
         driver = subprocess.Popen(command, env={**os.environ, "PATH": bin_path()}, preexec_fn=interruptible,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(3):
-            driver.stderr.readline()
+        for line in driver.stderr:  # ends at [3/30], or when the driver does
+            if line.startswith("[3/30]"):
+                break
         driver.send_signal(signal.SIGINT)
         _, stderr = driver.communicate(timeout=60)
         assert driver.returncode == 130, stderr
@@ -165,6 +166,7 @@ def test_a_worker_killed_mid_run_loses_nobody_and_records_nobody_twice(thirty, g
                                                                  address, "--record", cell_timeout=10)),
                                   env={**os.environ, "PATH": bin_path()}, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
+        assert driver.stderr.readline().startswith("recording: "), "the run says it records"
         first = driver.stderr.readline()
         assert first.startswith("[1/30]"), first + driver.stderr.read()
         victim = next(name for name, keys in _processing(client).items() if keys)  # a worker in the middle of a submission
