@@ -4,6 +4,7 @@ import math
 import os
 import shlex
 import sys
+import unicodedata
 from pathlib import Path
 
 from . import results as R
@@ -235,5 +236,10 @@ def grade_table(everyone: dict) -> str:
         row = R.grade_row(everyone[student])
         rows.append((student, f"{row['score']:g}", f"{row['max_score']:g}", row["status"],
                      str(len(everyone[student]["extra_data"]["flags"]))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    widths = [max(_columns(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c + " " * (w - _columns(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

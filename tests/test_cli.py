@@ -202,3 +202,12 @@ def test_a_run_follows_the_umask_writes_grades_for_excel_and_names_this_python(t
     typed = str(python.relative_to(ROOT)) if python.is_relative_to(ROOT) else str(python)
     assert f"`{typed} -m autograder grade lesson08 --submissions {folder} --out {out}" in done.stdout
     assert "--only-gpu` on a GPU machine" in done.stdout
+
+
+def test_the_console_table_lines_up_hangul_ids():
+    from autograder.cli import _columns, grade_table
+    def result(student, score):
+        return {"score": score, "extra_data": {"student_id": student, "max_score": 38, "status": "graded", "flags": []}}
+    table = grade_table({"alice": result("alice", 28), "김_민수": result("김_민수", 17)}).splitlines()
+    score_column = {_columns(line[:line.index(score)]) for line, score in zip(table[1:], ("28", "17"))}
+    assert len(score_column) == 1, table
