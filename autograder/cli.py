@@ -11,13 +11,12 @@ from . import results as R
 from .engine import kernelspec as kernel
 from .engine import ENGINES, open_engine
 from .executors import cluster
-from .course import course_id, read_config
+from .course import CONFIG_FILE, course_id, read_config
 from .engine.session import Limits
 
 DEFAULTS = Limits()
 MIN_CELL_TIMEOUT = 1.0  # seconds
 MIN_MEMORY_MB = 512  # a kernel that imports torch needs about that much
-COURSE_CONFIG = "nbgrader_config.py"  # course.CONFIG_FILE; course.py imports nbgrader, which takes seconds
 
 
 class ArgumentProblem(Exception):
@@ -116,9 +115,9 @@ def check_arguments(args) -> None:
         raise ArgumentProblem(f"--memory-limit {args.memory_limit}: give at least {MIN_MEMORY_MB} MiB, what a kernel "
                               f"that imports torch needs (default {DEFAULTS.memory_limit_mb})")
     root = Path(args.course)
-    if not (root / COURSE_CONFIG).is_file():
-        above = next((str(folder) for folder in root.resolve().parents if (folder / COURSE_CONFIG).is_file()), "ROOT")
-        raise ArgumentProblem(f"no {COURSE_CONFIG} in {root.resolve()}: not a course root; "
+    if not (root / CONFIG_FILE).is_file():
+        above = next((str(folder) for folder in root.resolve().parents if (folder / CONFIG_FILE).is_file()), "ROOT")
+        raise ArgumentProblem(f"no {CONFIG_FILE} in {root.resolve()}: not a course root; "
                               f"pass --course {above}, the folder that holds it")
     source = _source_directory(root)
     named = args.assignment not in ("", ".", "..") and Path(args.assignment).name == args.assignment
@@ -142,7 +141,7 @@ def _source_directory(root: Path) -> Path:
     try:
         config = read_config(root)
     except Exception as error:  # the config is Python: anything can go wrong in it
-        raise ArgumentProblem(f"{root.resolve() / COURSE_CONFIG} cannot be read ({type(error).__name__}: "
+        raise ArgumentProblem(f"{root.resolve() / CONFIG_FILE} cannot be read ({type(error).__name__}: "
                               f"{error}); fix it and run again") from None
     return root.resolve() / config.CourseDirectory.get("source_directory", "source")
 

@@ -1,11 +1,20 @@
-"""The nbgrader course the grader works in: its config, directories and gradebook URL."""
+"""The nbgrader course the grader works in: its config, directories and gradebook URL.
+
+Reading the config needs only traitlets; nbgrader (seconds to import) is imported by `load`,
+so the CLI can check its arguments before any of that.
+"""
+from __future__ import annotations
+
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+if TYPE_CHECKING:
+    from nbgrader.coursedir import CourseDirectory
 
 CONFIG_FILE = "nbgrader_config.py"
 
@@ -43,6 +52,7 @@ def feedback_language(root: str | os.PathLike) -> str:
 
 def load(root: str | os.PathLike) -> CourseDirectory:
     """nbgrader's CourseDirectory as the course's nbgrader_config.py sets it up."""
+    from nbgrader.coursedir import CourseDirectory
     root = Path(root).resolve()
     config = read_config(root)
     config.CourseDirectory.root = str(root)  # the config may name another machine's path
