@@ -5,6 +5,7 @@ graded cell *before* ClearHiddenTests runs, so test cells keep their hidden test
 the authority restore.py rebuilds a submission from. `Assignment` is plain, picklable data, so
 grading a submission needs no database.
 """
+import ast
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from nbgrader.utils import is_grade
 from . import course
 
 HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
+MAX_DESCRIPTION_CHARS = 300
 
 
 class AssignmentError(Exception):
@@ -70,6 +72,26 @@ class CellSpec:
             if "END HIDDEN TESTS" in line:
                 inside = False
         return frozenset(lines)
+
+    @cached_property
+    def description(self) -> str:
+        """The first line of the test cell's docstring: what the test checks, in words ('' if none).
+
+        Only a line students received (one in the visible source) is used: a docstring inside a
+        hidden-test region stays hidden."""
+        try:
+            body = ast.parse(self.source).body
+        except (SyntaxError, ValueError):  # IPython magics, or a cell that is not plain Python
+            return ""
+        first = body[0] if body else None
+        if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)):
+            return ""
+        lines = first.value.value.strip().splitlines()
+        line = lines[0].strip() if lines else ""
+        if not line or first.lineno in self.hidden_lines or line not in self.visible_source:
+            return ""
+        return line if len(line) <= MAX_DESCRIPTION_CHARS else line[:MAX_DESCRIPTION_CHARS - 1] + "…"
 
     def metadata(self) -> dict:
         """The nbgrader cell metadata nbgrader itself would write for this cell."""

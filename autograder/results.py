@@ -36,9 +36,10 @@ class TestResult:
     outcome: str
     output: str = ""
     hidden: bool = False  # the test cell has hidden tests: never show its source
+    description: str = ""  # what the test checks, in words (its docstring's first line), for the feedback page
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "name": self.name,
             "score": self.score,
             "max_score": self.max_score,
@@ -47,6 +48,9 @@ class TestResult:
             "visibility": "after_published" if self.hidden else "visible",
             "extra_data": {"outcome": self.outcome, "hidden": self.hidden},
         }
+        if self.description:
+            data["extra_data"]["description"] = self.description
+        return data
 
 
 @dataclass

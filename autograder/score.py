@@ -5,10 +5,8 @@ stderr output alone does not zero a test; a test that ran while the notebook's c
 patched numpy, torch, IPython or builtins gets no points; a `_gpu` test on a kernel without
 CUDA is `needs_gpu`, not a failure.
 """
-import ast
 import copy
 import re
-from dataclasses import dataclass
 
 from nbgrader.utils import compute_checksum, determine_grade
 
@@ -20,19 +18,6 @@ from .views.messages import for_results as say
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MAX_SHOWN_PATCHES = 8
-MAX_DESCRIPTION_CHARS = 300
-
-
-@dataclass
-class DescribedTest(R.TestResult):
-    """A TestResult that says what its test checks (extra_data.description) for the feedback page."""
-    description: str = ""
-
-    def to_dict(self) -> dict:
-        data = super().to_dict()
-        if self.description:
-            data["extra_data"]["description"] = self.description
-        return data
 
 
 def score(assignment: Assignment, restored: Restored, run: NotebookRun) -> tuple[list, list]:
@@ -73,10 +58,9 @@ def _manual(spec: CellSpec, cell, missing: bool) -> R.TestResult:
 
 def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResult:
     points = float(spec.points or 0)
-    description = describe(spec)
 
     def result(outcome, message, earned=0.0):
-        return DescribedTest(spec.grade_id, earned, points, outcome, message, spec.hidden, description)
+        return R.TestResult(spec.grade_id, earned, points, outcome, message, spec.hidden, spec.description)
 
     if spec.grade_id.endswith("_gpu") and not cuda_device:
         return result(R.NEEDS_GPU, say("test_needs_gpu"))
@@ -96,26 +80,6 @@ def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResul
     earned = _points(cell)
     shown = "" if spec.hidden else _text(cell)
     return result(R.PASSED, shown, earned)
-
-
-def describe(spec: CellSpec) -> str:
-    """The first line of the test cell's docstring: what the test checks, in words ('' if none).
-
-    Only a line students received (one in the visible source) is used: a docstring inside a
-    hidden-test region stays hidden."""
-    try:
-        body = ast.parse(spec.source).body
-    except (SyntaxError, ValueError):  # IPython magics, or a cell that is not plain Python
-        return ""
-    first = body[0] if body else None
-    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-            and isinstance(first.value.value, str)):
-        return ""
-    lines = first.value.value.strip().splitlines()
-    line = lines[0].strip() if lines else ""
-    if not line or first.lineno in spec.hidden_lines or line not in spec.visible_source:
-        return ""
-    return line if len(line) <= MAX_DESCRIPTION_CHARS else line[:MAX_DESCRIPTION_CHARS - 1] + "…"
 
 
 def _points(cell) -> float:
