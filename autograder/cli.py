@@ -223,7 +223,7 @@ def doctor_cluster(address: str, kernel_name: str, engine_kind: str, course_root
         print(f"== worker {address_}: {info['nthreads']} thread(s), resources: {resources}")
         print(f"   cannot grade: {info['error']}" if "error" in info else kernel.describe(info, kernel_name, course_root))
     usable = [info for info in found.values() if "error" not in info]
-    gpu = [info for info in usable if info["cuda_available"] and info["resources"].get(cluster.GPU_RESOURCE)]
+    gpu = [info for info in usable if info["cuda_available"] and info["gpu_worker"]]
     print(f"\n{len(usable)} of {len(found)} worker(s) can grade; {len(gpu)} take GPU work "
           f"(CUDA and --resources {cluster.GPU_RESOURCE}=N)")
     return 0 if len(usable) == len(found) else 1

@@ -355,3 +355,8 @@ def test_every_korean_message_fills_the_same_fields_as_its_english_one():
     for key in messages.LOCALIZED_OUTPUTS:  # what results.json holds comes back in Korean
         example = messages.for_results(key, **{name: "X" for name in fields(messages.EN[key])})
         assert messages.localize(example, "ko") == messages.text("ko", key, **{n: "X" for n in fields(messages.EN[key])})
+
+
+def test_a_notebook_that_kept_killing_its_worker_is_told_so_in_korean():
+    from autograder.views.messages import KO, for_results, localize
+    assert localize(for_results("worker_killed"), "ko") == KO["worker_killed"]

@@ -3,8 +3,8 @@
 The driver sends each submission's bytes with the assignment (graded cells, hidden tests,
 settings; about 20 kB), so workers need no course files on disk. Sent with each task rather
 than scattered once: scattered data dies with the workers that hold it, and so would every
-task waiting on it. Each
-worker process keeps one engine (a warm parent per thread, in its sandbox) across tasks.
+task waiting on it. Each worker process keeps one engine (a warm parent per thread, in its
+sandbox) across tasks.
 Results come back as they finish; the driver records them, as for a local run.
 
 Faults are Dask's to handle: a task whose worker dies runs again on another worker, and one
@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 
 GPU_RESOURCE = "GPU"
-KILLED_WORKERS = ("Not graded: the grading worker stopped every time this notebook ran (for example, it used "
-                  "more memory than a worker has). Your instructor can see this and will grade it.")
 
 
 class ClusterError(RuntimeError):
@@ -50,7 +48,8 @@ def workers(client) -> dict[str, dict]:
 
 
 def probe_workers(client, setup: WorkerSetup, timeout: float = 180) -> dict[str, dict]:
-    """address -> what its grading kernel runs on (doctor's probe), or {"error": why}."""
+    """address -> what its grading kernel runs on (doctor's probe), or {"error": why}; with
+    `gpu_worker`: it advertises the GPU resource that GPU work asks for."""
     known = workers(client)
     if not known:
         raise ClusterError(f"the Dask cluster at {client.scheduler.address} has no workers")
@@ -63,6 +62,7 @@ def probe_workers(client, setup: WorkerSetup, timeout: float = 180) -> dict[str,
             found[address] = {**future.result(timeout=timeout), **known[address]}
         except Exception as error:  # a worker without the kernel, or one that died while probing
             found[address] = {"error": f"{type(error).__name__}: {error}", **known[address]}
+        found[address]["gpu_worker"] = known[address]["resources"].get(GPU_RESOURCE, 0) > 0
     return found
 
 
@@ -70,6 +70,7 @@ def run_jobs(client, jobs, assignment, limits, setup: WorkerSetup, needs_gpu):
     """Yield (job, Graded) as each finishes; `needs_gpu(job)` sends a job only to GPU workers."""
     from distributed import KilledWorker, as_completed
     from ..grade import grader_error
+    from ..views.messages import for_results
 
     sent = assignment.to_dict()
     run = uuid.uuid4().hex[:8]
@@ -86,8 +87,8 @@ def run_jobs(client, jobs, assignment, limits, setup: WorkerSetup, needs_gpu):
             try:
                 yield job, future.result()
             except KilledWorker as error:  # kept: running the same command again won't retry it
-                yield job, grader_error(job.data, assignment, job.sub.student_id, limits, KILLED_WORKERS,
-                                        f"killed its Dask worker every time it ran: {error}")
+                yield job, grader_error(job.data, assignment, job.sub.student_id, limits,
+                                        for_results("worker_killed"), f"killed its Dask worker every time it ran: {error}")
             except Exception as error:  # the cluster itself failed (lost its scheduler, a worker without us)
                 raise ClusterError(f"the Dask cluster could not grade {job.sub.student_id}: "
                                    f"{type(error).__name__}: {error}") from None
@@ -106,11 +107,7 @@ class ClusterRunner:
         self.client = connect(self.address)
 
     def probe(self) -> dict[str, dict]:
-        """Each worker's kernel; `gpu_worker`: it advertises the GPU resource that GPU work asks for."""
-        found = probe_workers(self.client, self.setup)
-        for info in found.values():
-            info["gpu_worker"] = info["resources"].get(GPU_RESOURCE, 0) > 0
-        return found
+        return probe_workers(self.client, self.setup)
 
     def run(self, jobs, assignment, limits, progress, needs_gpu=lambda job: False):
         yield from run_jobs(self.client, jobs, assignment, limits, self.setup, needs_gpu)

@@ -19,6 +19,8 @@ EN = {
     "not_graded": "Not graded: {reason}.",
     "grader_failed": ("The autograder could not grade this submission because of a problem on the grader's side, "
                       "not in your notebook. Your instructor has been told and will grade it."),
+    "worker_killed": ("Not graded: the grading worker stopped every time this notebook ran (for example, it used "
+                      "more memory than a worker has). Your instructor can see this and will grade it."),
     "grader_error_flag": "grader error ({kind}): its traceback is in autograder.log, beside grades.csv",
     "answer_missing": "The answer cell was missing.",
     "answer_empty": "No answer was written.",
@@ -101,6 +103,8 @@ KO = {
     "not_graded": "채점하지 못했어요: {reason}.",
     "grader_failed": ("노트북 문제가 아니라 채점기 쪽 문제로 이 제출물을 채점하지 못했어요. "
                       "강사에게 이미 알렸고, 강사가 직접 채점할 거예요."),
+    "worker_killed": ("채점하지 못했어요: 이 노트북을 돌릴 때마다 채점 worker가 멈췄어요 (예: worker가 가진 것보다 "
+                      "memory를 많이 썼을 때). 강사도 이걸 볼 수 있고, 직접 확인해서 채점할 거예요."),
     "title": "피드백",
     "title_student": "피드백: {student}",
     "score": "점수",
@@ -156,8 +160,8 @@ LANGUAGES = tuple(MESSAGES)
 # results.json sentences the page may show as they are (a visible test's message, the summary of an
 # invalid or failed submission): localize() gives them back in the page's language.
 LOCALIZED_OUTPUTS = ("answer_missing", "answer_empty", "answer_manual", "test_needs_gpu", "test_died",
-                     "test_not_run", "test_interrupted", "test_stopped", "test_tampered", "not_graded",
-                     "grader_failed")
+                     "test_not_run", "test_interrupted", "test_stopped", "test_tampered",
+                     "worker_killed", "not_graded", "grader_failed")  # worker_killed reads as a not_graded too
 
 # Messages that only repeat what their test's outcome already says: the page leaves them out.
 SAID_BY_OUTCOME = ("answer_missing", "answer_manual", "test_needs_gpu")
