@@ -115,7 +115,8 @@ def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Li
         language = course.feedback_language(coursedir.root)
     except ValueError as error:
         raise BatchError(str(error)) from None
-    print(_run_kind(options, coursedir, out), file=stream)
+    gradebook_path = coursedir.db_url.removeprefix("sqlite:///")
+    print(_run_kind(options, gradebook_path, out), file=stream)
     progress = Progress(len(subs), stream)
     with (gradebook.open_gradebook(coursedir) if options.record else nullcontext()) as gb:
         def record(job, graded, reused=False):
@@ -154,8 +155,8 @@ def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Li
     for student, origin in renamed:
         print(f"student id {student!r} comes from {origin}", file=stream)
     write_atomic(out / "grades.csv", grades_csv(everyone))
-    run = {"lowered": lowered, "ignored": ignored, "renamed": renamed, "only_gpu_command": only_gpu_command, "recorded": options.record,
-           "gradebook": coursedir.db_url.removeprefix("sqlite:///")}
+    run = {"lowered": lowered, "ignored": ignored, "renamed": renamed, "only_gpu_command": only_gpu_command,
+           "recorded": options.record, "gradebook": gradebook_path}
     write_atomic(out / "report.html", render_report(everyone, f"{coursedir.course_id} · {assignment.assignment_id}",
                                                     run))
     return everyone
@@ -217,10 +218,10 @@ def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bo
     return None, previous
 
 
-def _run_kind(options: Options, coursedir, out: Path) -> str:
+def _run_kind(options: Options, gradebook_path: str, out: Path) -> str:
     """The console's first line: whether this run changes the course's gradebook."""
     if options.record:
-        return (f"recording: results go to {out} and to the gradebook ({coursedir.db_url.removeprefix('sqlite:///')}), "
+        return (f"recording: results go to {out} and to the gradebook ({gradebook_path}), "
                 "where formgrader and nbgrader export read them")
     return (f"trial run: results go to {out} only; the gradebook is not changed "
             "(run again with --record to record them)")

@@ -14,10 +14,10 @@ from ..pins import torch_against_pin
 from .session import Limits, Session
 
 
-
 def grader_kernel(course_id: str) -> str:
     """The name of a course's grading kernel."""
     return f"{course_id}-grader"
+
 
 # Runs inside the grading kernel: what grading there would use.
 PROBE = r'''
@@ -41,7 +41,8 @@ print(_json.dumps(_info))
 
 def kernel_spec(course_id: str, python: str = sys.executable) -> dict:
     return {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": f"{course_id} grader (course Python and torch, CUDA when present)", "language": "python", "metadata": {"debugger": False}}
+            "display_name": f"{course_id} grader (course Python and torch, CUDA when present)",
+            "language": "python", "metadata": {"debugger": False}}
 
 
 def install(course_id: str, user: bool = False, prefix: str | None = None) -> str:
