@@ -46,7 +46,7 @@ class Options:
     regrade: bool = False
     require_gpu: bool = False
     only_gpu: bool = False
-    workers: int | None = None  # default: every GPU's kernels, or 1 without GPUs
+    workers: int | None = None  # default: every GPU's kernels, or the cores that memory allows (local.py)
     engine: str = "warm"  # or "fresh": a new kernel process per submission, unsandboxed
     require_sandbox: bool = False
     kernels_per_gpu: int | None = None  # default: from the GPU's memory (gpus.py)
@@ -80,34 +80,36 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             _locked(Path(coursedir.root) / ".autograder-gradebook.lock",
                     f"another grading run is writing to the gradebook of {coursedir.root}"):
         remove_partials(out)
+        # The class is found before any kernel starts: a run with nothing to grade starts none, and a
+        # small class starts no more warm parents than it has notebooks.
+        try:
+            assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
+            found = survey(submissions_path, assignment_id, assignment.notebook_id)
+        except (assignment_module.AssignmentError, SubmissionsError) as error:
+            raise BatchError(str(error)) from None
+        if not found.submissions:
+            raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}"
+                             + "".join(f"\n  not graded: {i.origin}: {i.reason}" for i in found.ignored[:20]))
         if options.scheduler:
             runner = ClusterRunner(options.scheduler, WorkerSetup(options.engine, limits.kernel_name,
                                                                   options.require_sandbox))
         else:
-            runner = LocalRunner(options, limits.kernel_name, visible_gpus() if gpus is None else gpus, stats)
+            runner = LocalRunner(options, limits, visible_gpus() if gpus is None else gpus, stats)
         try:
-            runner.open()
+            runner.open(len(found.submissions))
         except (EngineError, ClusterError) as error:
             raise BatchError(str(error)) from None
         try:
-            return _grade_all(coursedir, assignment_id, submissions_path, out, limits, options, notebook_id,
-                              stream, runner, only_gpu_command)
+            return _grade_all(coursedir, assignment, found, out, limits, options, stream, runner,
+                              only_gpu_command)
         finally:
             runner.close()
 
 
-def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Limits, options: Options,
-               notebook_id, stream, runner, only_gpu_command=None) -> dict:
+def _grade_all(coursedir, assignment, found, out: Path, limits: Limits, options: Options, stream, runner,
+               only_gpu_command=None) -> dict:
     cuda = _check_kernels(limits.kernel_name, runner, options, stream)
-    try:
-        assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
-        found = survey(submissions_path, assignment_id, assignment.notebook_id)
-    except (assignment_module.AssignmentError, SubmissionsError) as error:
-        raise BatchError(str(error)) from None
     subs = found.submissions
-    if not subs:
-        raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}"
-                         + "".join(f"\n  not graded: {i.origin}: {i.reason}" for i in found.ignored[:20]))
     ignored = [(i.origin, i.reason) for i in found.ignored]
     renamed = [(sub.student_id, sub.origin) for sub in subs if sub.raw_id and sub.raw_id != sub.student_id]
     everyone, jobs, lowered = {}, [], []
@@ -116,7 +118,7 @@ def _grade_all(coursedir, assignment_id, submissions_path, out: Path, limits: Li
     except ValueError as error:
         raise BatchError(str(error)) from None
     gradebook_path = coursedir.db_url.removeprefix("sqlite:///")
-    print(_run_kind(options, gradebook_path, out), file=stream)
+    print(f"{_run_kind(options, gradebook_path, out)}; {runner.describe()}", file=stream)
     progress = Progress(len(subs), stream)
     with (gradebook.open_gradebook(coursedir) if options.record else nullcontext()) as gb:
         def record(job, graded, reused=False):
@@ -219,7 +221,8 @@ def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bo
 
 
 def _run_kind(options: Options, gradebook_path: str, out: Path) -> str:
-    """The console's first line: whether this run changes the course's gradebook."""
+    """The console's first line, before how many kernels grade at once: whether this run changes
+    the course's gradebook."""
     if options.record:
         return (f"recording: results go to {out} and to the gradebook ({gradebook_path}), "
                 "where formgrader and nbgrader export read them")

@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--only-gpu", action="store_true",
                        help="on a CUDA kernel, grade only the GPU tests earlier runs in DIR left provisional, and merge")
     grade.add_argument("--workers", type=positive, metavar="N",
-                       help="kernels at once (default: every GPU's --kernels-per-gpu, else 1)")
+                       help="kernels at once (default: every GPU's --kernels-per-gpu; without GPUs, one per core, "
+                            "as many as memory holds at --memory-limit + 1 GiB each)")
     grade.add_argument("--kernels-per-gpu", type=positive, metavar="N",
                        help="kernels sharing one GPU (default: what its memory holds, 6 GiB each, at most 8)")
     add_engine_arguments(grade)

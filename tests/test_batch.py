@@ -3,6 +3,7 @@ agreement with `nbgrader autograde`, zips, reruns and interrupted runs."""
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,15 @@ def test_every_sample_gets_a_result_and_the_table_is_printed(demo):
         assert student in first.stdout
         assert (out / student / "results.json").is_file() and (out / student / "feedback.html").is_file()
     assert "[5/5]" in first.stderr and "report:" in first.stdout
+
+
+def test_the_first_line_says_how_many_kernels_grade_at_once(demo):
+    """By default on a CPU machine: one per core that memory allows (test_batch_plan.py has the rule)."""
+    from autograder.executors.local import machine
+    first_line = demo[2].stderr.splitlines()[0]
+    workers = re.search(r"; (\d+) workers? \((\d+) core", first_line)
+    assert first_line.startswith("recording: ") and workers, first_line
+    assert 1 <= int(workers[1]) <= int(workers[2]) == machine()[0], first_line
 
 
 def test_sample_scores_tell_the_students_apart(demo):

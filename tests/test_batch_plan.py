@@ -1,11 +1,14 @@
 """What a batch does with each submission, given what an earlier run left in DIR: keep it,
-grade it all, or grade its GPU tests and merge them in (no kernel runs here)."""
+grade it all, or grade its GPU tests and merge them in; how many kernels grade at once by
+default (no kernel runs here)."""
 import json
+import os
 
 import pytest
 
 from autograder import results as R
 from autograder.batch import Options, _plan
+from autograder.executors import local
 from autograder.grade import fingerprint
 from autograder.merge import merge_gpu_tests
 from autograder.engine.session import Limits
@@ -75,3 +78,52 @@ def test_merging_twice_neither_repeats_flags_nor_forgets_the_first_kernel():
     assert len(once["extra_data"]["flags"]) == 3
     assert twice["extra_data"]["graded_without_gpu_on"]["name"] == "cpu"
     assert twice["extra_data"]["status"] == R.PROVISIONAL
+
+
+GIB = 2**30
+
+
+@pytest.mark.parametrize("cpus, memory_gib, limit_mb, expected", [
+    (2, 23, 4096, 2),  # this development machine: the cores
+    (64, 40, 4096, 8),  # many cores, little memory: 40 GiB / (4 GiB + 1 GiB)
+    (64, 40, 1024, 20),  # a smaller --memory-limit lets more kernels in
+    (8, 3, 4096, 1),  # not even one kernel's worth: still one
+    (1, 500, 4096, 1),
+    (16, None, 4096, 16),  # memory unknown: the cores
+])
+def test_default_workers_are_the_cores_that_memory_allows(cpus, memory_gib, limit_mb, expected):
+    memory = None if memory_gib is None else memory_gib * GIB
+    assert local.default_workers(cpus, memory, limit_mb) == expected
+
+
+def test_this_machine_is_read_as_cores_and_available_memory():
+    cpus, memory = local.machine()
+    assert 1 <= cpus <= (os.cpu_count() or 1)
+    assert memory is None or 0 < memory
+
+
+class Recorder:
+    """An engine that starts nothing: records how many warm parents it was asked for."""
+    name, measure_memory, prepared = "warm", False, None
+
+    def prepare(self, count):
+        self.prepared = count
+
+
+@pytest.mark.parametrize("options, submissions, gpus, workers, parents, words", [
+    (Options(), 50, [], 3, 3, "3 workers (3 core(s), memory for 9 at --memory-limit 4096 MiB"),
+    (Options(), 1, [], 3, 1, "3 workers"),  # a class of one starts one warm parent
+    (Options(workers=1), 50, [], 1, 1, "1 worker (--workers 1)"),
+    (Options(workers=5), 50, [], 5, 5, "5 workers (--workers 5)"),
+    (Options(kernels_per_gpu=4), 50, ["0", "1"], 8, 8, "8 workers (2 GPU(s) × 4 kernel(s) each)"),
+])
+def test_the_local_runner_says_how_many_workers_and_starts_no_more_parents_than_notebooks(
+        monkeypatch, options, submissions, gpus, workers, parents, words):
+    import autograder.engine
+    engine = Recorder()
+    monkeypatch.setattr(autograder.engine, "open_engine", lambda *args, **kwargs: engine)
+    monkeypatch.setattr(local, "machine", lambda: (3, 45 * GIB))
+    runner = local.LocalRunner(options, Limits(kernel_name="pytorch-course-grader"), gpus)
+    runner.open(submissions)
+    assert runner.workers == workers and engine.prepared == parents
+    assert runner.describe().startswith(words), runner.describe()

@@ -102,12 +102,19 @@ class ClusterRunner:
 
     def __init__(self, address: str, setup: WorkerSetup):
         self.address, self.setup, self.client = address, setup, None
+        self.found: dict[str, dict] = {}
 
-    def open(self) -> None:
+    def open(self, submissions: int | None = None) -> None:
         self.client = connect(self.address)
 
     def probe(self) -> dict[str, dict]:
-        return probe_workers(self.client, self.setup)
+        self.found = probe_workers(self.client, self.setup)
+        return self.found
+
+    def describe(self) -> str:
+        """How many kernels grade at once (after probe): the end of the console's first line."""
+        threads = sum(info["nthreads"] for info in self.found.values() if "error" not in info)
+        return f"{threads} worker thread{'s' if threads != 1 else ''} on the Dask cluster at {self.address}"
 
     def run(self, jobs, assignment, limits, progress, needs_gpu=lambda job: False):
         yield from run_jobs(self.client, jobs, assignment, limits, self.setup, needs_gpu)

@@ -1,11 +1,16 @@
-"""Run grading jobs one by one or on parallel workers, each kernel on a GPU of its own.
+"""Run grading jobs one by one or on parallel workers, each kernel leasing its GPU (gpus.py).
 
-Every job leases a slot from the GpuPool for its kernel's lifetime, so no two kernels share
-a GPU. Only the grading runs in workers: whoever consumes the results (the batch driver)
-stays the single writer of files and the gradebook. Workers are daemon threads, so Ctrl-C
-ends the run at once; a kernel left behind exits with its parent, and the next run grades
-whatever had not been recorded.
+Every job leases a slot from the GpuPool for its kernel's lifetime, so a GPU serves at most
+`--kernels-per-gpu` kernels at once. Only the grading runs in workers: whoever consumes the results
+(the batch driver) stays the single writer of files and the gradebook. Workers are daemon threads,
+so Ctrl-C ends the run at once; a kernel left behind exits with its parent, and the next run
+grades whatever had not been recorded.
+
+How many workers: `--workers N`; by default every GPU's kernels, or on a CPU machine one per core
+as far as memory allows (default_workers): each worker holds a kernel of up to `--memory-limit`
+and a warm parent.
 """
+import os
 import queue
 import threading
 
@@ -47,16 +52,61 @@ def run_jobs(jobs, grade, pool: GpuPool, workers: int = 1):
 
 
 LOCAL = "this machine"
+PARENT_MB = 1024  # per worker, beside its kernel: a warm parent that has imported torch, and the grader's share
+
+
+def default_workers(cpus: int, memory_bytes: int | None, limit_mb: int) -> int:
+    """Kernels at once on a CPU machine: one per core, as many as `memory_bytes` holds at `limit_mb`
+    (the kernel's --memory-limit) plus PARENT_MB each; at least 1. Memory unknown: the cores."""
+    by_memory = cpus if memory_bytes is None else memory_bytes // ((limit_mb + PARENT_MB) * 2**20)
+    return max(1, min(cpus, by_memory))
+
+
+def machine() -> tuple[int, int | None]:
+    """(cores this process may use, bytes of memory available to it): its CPU affinity and cgroup
+    quota; MemAvailable, and what is left under its cgroup's limit. None when memory can't be read."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    quota = _read("/sys/fs/cgroup/cpu.max").split()
+    if len(quota) == 2 and quota[0].isdigit() and quota[1].isdigit() and int(quota[1]):
+        cpus = min(cpus, max(1, int(quota[0]) // int(quota[1])))
+    memory = None
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemAvailable:"):
+            memory = int(line.split()[1]) * 1024
+    limit, used = _read("/sys/fs/cgroup/memory.max").strip(), _read("/sys/fs/cgroup/memory.current").strip()
+    if limit.isdigit() and used.isdigit():
+        left = max(0, int(limit) - int(used))
+        memory = left if memory is None else min(memory, left)
+    if memory is None:
+        try:
+            memory = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            pass
+    return cpus, memory
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError:
+        return ""
 
 
 class LocalRunner:
     """Grading on this machine (the default): one engine, `workers` kernels at once, GPU leases."""
 
-    def __init__(self, options, kernel_name: str, gpus: list[str], stats: dict | None = None):
-        self.options, self.kernel_name, self.gpus, self.stats = options, kernel_name, gpus, stats
+    def __init__(self, options, limits, gpus: list[str], stats: dict | None = None):
+        self.options, self.limits, self.gpus, self.stats = options, limits, gpus, stats
+        self.kernel_name = limits.kernel_name
         self.engine = None
 
-    def open(self) -> None:
+    def open(self, submissions: int | None = None) -> None:
+        """Check the kernelspec and start the engine, with a warm parent for each worker that
+        `submissions` notebooks can keep busy."""
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
         from ..engine import EngineError, open_engine
         from .gpus import kernels_per_gpu_default
@@ -66,12 +116,27 @@ class LocalRunner:
             raise EngineError(f"no Jupyter kernel named {self.kernel_name!r} is installed "
                               "(.venv/bin/python -m autograder kernel install)") from None
         per_gpu = self.options.kernels_per_gpu or kernels_per_gpu_default(self.gpus)
-        self.workers = self.options.workers or max(len(self.gpus) * per_gpu, 1)
+        if self.options.workers:
+            self.workers, self.why = self.options.workers, f"--workers {self.options.workers}"
+        elif self.gpus:
+            self.workers = len(self.gpus) * per_gpu
+            self.why = f"{len(self.gpus)} GPU(s) × {per_gpu} kernel(s) each"
+        else:
+            cpus, memory = machine()
+            self.workers = default_workers(cpus, memory, self.limits.memory_limit_mb)
+            held = "" if memory is None else \
+                f", memory for {memory // ((self.limits.memory_limit_mb + PARENT_MB) * 2**20)}"
+            self.why = (f"{cpus} core(s){held} at --memory-limit {self.limits.memory_limit_mb} MiB "
+                        f"+ {PARENT_MB} MiB each; --workers N to change")
         self.pool = GpuPool(self.gpus, cpu_slots=self.workers, per_gpu=per_gpu)
         self.engine = open_engine(self.options.engine, self.kernel_name, gpu=bool(self.gpus),
                                   require_sandbox=self.options.require_sandbox)
         self.engine.measure_memory = self.stats is not None
-        self.engine.prepare(self.workers)
+        self.engine.prepare(min(self.workers, submissions or self.workers))
+
+    def describe(self) -> str:
+        """How many kernels grade at once, and why: the end of the console's first line."""
+        return f"{self.workers} worker{'s' if self.workers != 1 else ''} ({self.why})"
 
     def probe(self) -> dict[str, dict]:
         from ..engine import kernelspec
