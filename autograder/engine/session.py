@@ -158,10 +158,19 @@ class Session:
     def dead(self) -> bool:
         return bool(self.death)
 
-    def execute(self, code: str, timeout: float, silent: bool = False, user_expressions=None) -> Reply:
+    def send(self, code: str, silent: bool = True, user_expressions=None, metadata=None) -> str:
+        """Send one execute request without waiting; `execute(..., sent=msg_id)` collects it."""
+        content = {"code": code, "silent": silent, "store_history": not silent, "user_expressions": user_expressions or {},
+                   "allow_stdin": False, "stop_on_error": False}
+        msg = self.kc.session.msg("execute_request", content, metadata=metadata or {})
+        self.kc.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
+
+    def execute(self, code: str, timeout: float, silent: bool = False, user_expressions=None, metadata=None,
+                sent: str | None = None) -> Reply:
+        """Run `code` (or collect the request already `sent`) and wait for its reply and outputs."""
         started = time.monotonic()
-        msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False,
-                                 stop_on_error=False, user_expressions=user_expressions or {})
+        msg_id = sent or self.send(code, silent, user_expressions, metadata)
         outputs = Outputs(self.limits.max_cell_output, self.limits.max_notebook_output - self.output_used)
         reply, idle, timed_out = None, False, False
         deadline, next_watch = started + timeout, started + WATCH_EVERY
