@@ -5,7 +5,7 @@ One submission travels, in grade.grade_submission:
 
     load.py      bytes → nbformat 4.5 notebook, or InvalidSubmission with a reason
     restore.py   nbgrader cells rebuilt from the gradebook (assignment.py), hidden tests back in
-    execute.py   cells run on a grading kernel (engine/), the guard (guard/) around tests
+    execute.py   answer cells on the student's kernel, test cells on the referee (boundary/)
     score.py     an outcome and points per graded cell → results.py (Gradescope results.json)
 
 Below execute: engine/ makes the kernel (fresh from the kernelspec, or forked from a warm

@@ -48,6 +48,14 @@ class CellSpec:
         return self.grade and not self.solution and self.cell_type == "code"
 
     @property
+    def role(self) -> str:
+        """Where the cell runs (execute.py): `trusted` (a test: the referee only), `both` (read-only
+        code such as the setup: the student's kernel, then the referee) or `student` (answers)."""
+        if self.cell_type != "code" or self.solution:
+            return "student"
+        return "trusted" if self.grade else "both" if self.locked else "student"
+
+    @property
     def hidden(self) -> bool:
         return HIDDEN_BEGIN in self.source
 
@@ -130,6 +138,12 @@ class Assignment:
             hidden.update(lines[number - 1].strip() for number in spec.hidden_lines)
             public.update(line.strip() for line in spec.visible_source.split("\n"))
         return frozenset(line for line in hidden - public if len(line) >= 8)
+
+    @cached_property
+    def answer_names(self) -> tuple:
+        """The names the source's answer cells define: in the referee, each is a proxy."""
+        return tuple(sorted({name for c in self.cells if c.solution and c.cell_type == "code"
+                             for name in bound_names(c.source)}))
 
     @cached_property
     def _by_id(self) -> dict:
@@ -232,3 +246,21 @@ def _from_gradebook(coursedir, assignment_id: str, notebook_id: str, source: Pat
 
 def is_test_cell(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and is_grade(cell) and not cell.metadata["nbgrader"].get("solution")
+
+
+def bound_names(source: str) -> tuple[str, ...]:
+    """Top-level names a cell binds: imports, defs, classes and plain assignments."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ()
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return tuple(sorted(set(names)))

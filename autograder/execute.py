@@ -1,36 +1,31 @@
-"""Run a restored notebook on the grading kernel, cell by cell, with the guard around tests.
+"""Run a restored notebook across two kernels: the student's, and the referee (boundary/).
 
-- A cell past its timeout is interrupted; if the kernel ignores the interrupt it is restarted
-  and the cells that had finished are run again (outputs dropped) before going on.
+- Answer cells, and cells the source doesn't know, run in the student's kernel.
+- Test cells run in the referee only; it calls the answer's functions through the boundary,
+  and the test's outcome is the referee's reply. No test code ever reaches the student's kernel.
+- Read-only cells (the setup) run in both: the student's kernel first (its outputs are the
+  cell's), then the referee.
+- A cell past its timeout is interrupted; a student kernel that ignores the interrupt is
+  replaced, and the student-side cells that had finished are run again (outputs dropped).
 - Past the notebook's wall-clock limit, the remaining cells are not run.
-- Once the kernel dies (os._exit, a segfault, the memory limit) the remaining cells are not run.
-- Before every read-only or test cell the guard puts back anything the notebook's code patched;
-  after a test cell it reports what changed while the test ran: that test cannot count.
-
-The guard's checks ride on the cells' own execute requests as `user_expressions`, which the
-kernel evaluates right after the cell's code: the check after a cell and the one before the
-next cell cost no round trip of their own. A cell that fails gets no user_expressions from
-the kernel, so then each check is a silent request of its own, as it must be.
+- Once the student's kernel dies (os._exit, a segfault, the memory limit) the rest is not run.
 """
 import time
 from dataclasses import dataclass, field
 
 from .assignment import Assignment
-from .guard.checks import Guard, bound_names, builtins_used, parse
+from .boundary.bridge import Bridge
 from .engine.session import STUCK, Limits, Session
 
-GUARD_TIMEOUT = 15.0
 TIME_LIMIT = "the notebook reached its time limit"
-NO_ANSWER = "(the grader's integrity check got no answer from the kernel)"
 
 
 @dataclass
 class CellRun:
     status: str  # ok, error, timeout, died, not_run
-    content: dict | None = None  # the execute_reply's content
+    content: dict | None = None  # the execute_reply's content (the referee's, for a test)
     seconds: float = 0.0
     note: str = ""
-    tampered: list = field(default_factory=list)  # what changed while this test ran
 
 
 @dataclass
@@ -38,140 +33,113 @@ class NotebookRun:
     cells: dict = field(default_factory=dict)  # cell index -> CellRun
     kernel: dict | None = None
     flags: list = field(default_factory=list)
-    patched: set = field(default_factory=set)  # everything the guard put back, anywhere
-    shadowed: set = field(default_factory=set)  # builtins the notebook redefined, hidden from tests
-    pins: dict = field(default_factory=dict)  # cell index -> names a read-only cell bound
 
 
 def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env: dict | None = None) -> NotebookRun:
     """Execute `nb` in place (outputs land in its cells) and report how each code cell went.
 
-    `engine` makes the kernel (engine/); `kernel_env` adds to the kernel's environment, e.g.
-    the CUDA_VISIBLE_DEVICES of its GPU.
+    `engine` makes the kernels (engine/; `engine.trusted` the referee's); `kernel_env` adds to
+    their environment, e.g. the CUDA_VISIBLE_DEVICES of their GPU.
     """
-    run, guard = NotebookRun(), Guard()
+    run = NotebookRun()
     deadline = time.monotonic() + limits.notebook_timeout
-    with Session(limits, engine, kernel_env) as kernel:
-        run.kernel = {**_install(kernel, guard, limits.kernel_name), **kernel.kernel.info}
-        cells = [(index, cell, assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id")))
-                 for index, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.strip()]
-        carried = None  # the pre-check of the next cell, when it rode on the previous request
-        for position, (index, cell, spec) in enumerate(cells):
-            if kernel.dead:
-                run.cells[index] = CellRun("not_run", note=kernel.death)
-                continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                run.cells[index] = CellRun("not_run", note=TIME_LIMIT)
-                continue
-            following = _pre_check(guard, *cells[position + 1][1:]) if position + 1 < len(cells) else None
-            run.cells[index], carried = _run_cell(kernel, guard, index, cell, spec, min(limits.cell_timeout, left),
-                                                  run, carried, following)
-            if left <= limits.cell_timeout and run.cells[index].status == "timeout":
-                run.cells[index].note = TIME_LIMIT
-            if kernel.stuck and time.monotonic() < deadline:
-                _restart(kernel, guard, nb, index, run, deadline)
-                carried = None
-        if any(c.note == TIME_LIMIT for c in run.cells.values()):
-            run.flags.append(f"{TIME_LIMIT} ({limits.notebook_timeout:.0f} s): the cells after it were not run")
+    with Session(limits, engine, kernel_env) as student, Session(limits, engine.trusted, kernel_env) as referee:
+        bridge = Bridge(student, referee, assignment.answer_names)
+        try:
+            run.kernel = {"name": limits.kernel_name, **bridge.install(), **student.kernel.info}
+            _run_cells(nb, assignment, limits, bridge, run, deadline)
+        finally:
+            bridge.close()
+    if any(c.note == TIME_LIMIT for c in run.cells.values()):
+        run.flags.append(f"{TIME_LIMIT} ({limits.notebook_timeout:.0f} s): the cells after it were not run")
     return run
 
 
-def _install(kernel: Session, guard: Guard, kernel_name: str) -> dict:
-    code, expression = guard.install()
-    reply = kernel.execute(code, GUARD_TIMEOUT * 4, silent=True, user_expressions={"r": expression})
-    info = parse(reply.content)
-    if info is None:
-        raise RuntimeError(f"the guard could not start on kernel {kernel_name}: {reply.status} {reply.note}")
-    return {"name": kernel_name, **info}
+def _run_cells(nb, assignment: Assignment, limits: Limits, bridge: Bridge, run: NotebookRun, deadline: float) -> None:
+    student = bridge.student
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if student.dead:
+            run.cells[index] = CellRun("not_run", note=student.death)
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            run.cells[index] = CellRun("not_run", note=TIME_LIMIT)
+            continue
+        spec = assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        done = run.cells[index] = _run_cell(bridge, index, cell, spec, min(limits.cell_timeout, left), run)
+        if left <= limits.cell_timeout and done.status == "timeout":
+            done.note = TIME_LIMIT
+        if student.stuck and time.monotonic() < deadline:
+            _restart(bridge, assignment, nb, index, run, deadline)
 
 
-def _guard(kernel: Session, expression: str) -> dict:
-    """A silent request that evaluates one guard expression; an unreadable answer is tampering."""
-    reply = kernel.execute("", GUARD_TIMEOUT, silent=True, user_expressions={"r": expression})
-    answer = parse(reply.content) if reply.status == "ok" else None
-    return answer if answer is not None else _no_answer()
+def _run_cell(bridge: Bridge, index: int, cell, spec, timeout: float, run: NotebookRun) -> CellRun:
+    role = spec.role if spec is not None else "student"
+    if role != "trusted":
+        reply = bridge.student.execute(cell.source, timeout)
+        cell.outputs = reply.outputs
+        cell.execution_count = (reply.content or {}).get("execution_count")
+        _report(run, reply, index, spec, timeout)
+        if role == "student" or reply.status not in ("ok", "error"):
+            return CellRun(reply.status, reply.content, reply.seconds, reply.note)
+    started = time.monotonic()
+    verdict, served = bridge.run_trusted(cell.source, timeout, keep_output=not spec.hidden)
+    if role == "trusted":
+        cell.outputs = verdict.outputs
+        cell.execution_count = (verdict.content or {}).get("execution_count")
+        _report(run, verdict, index, spec, timeout)
+    if bridge.referee.stuck or bridge.referee.dead:
+        raise RuntimeError(f"the referee kernel stopped answering in cell {index + 1}: "
+                           f"{bridge.referee.death or STUCK}")
+    if served.status == "died":
+        run.flags.append(f"{served.note} while {_name(index, spec)} ran: the cells after it were not run")
+        return CellRun("died", note=served.note)
+    if served.status == "timeout" and bridge.student.stuck:
+        run.flags.append(f"{_name(index, spec)}: the answer's code {STUCK}: the kernel was restarted "
+                         "and the cells before it were run again")
+    if role == "both":
+        return CellRun(reply.status, reply.content, time.monotonic() - started + reply.seconds, reply.note)
+    return CellRun(verdict.status, verdict.content, verdict.seconds, verdict.note)
 
 
-def _no_answer() -> dict:
-    return {"changed": [NO_ANSWER], "shadowed": []}
-
-
-def _pre_check(guard: Guard, cell, spec) -> str | None:
-    """The guard expression to evaluate just before `cell` runs: read-only and test cells only."""
-    if spec is None or not spec.locked:
-        return None
-    return guard.check(shield=builtins_used(cell.source) if spec.is_test else ())
-
-
-def _run_cell(kernel: Session, guard: Guard, index: int, cell, spec, timeout: float, run: NotebookRun,
-              carried: dict | None, following: str | None) -> tuple[CellRun, dict | None]:
-    """Run one cell with the guard around it; return its CellRun and the next cell's pre-check answer
-    when that rode on this request."""
-    is_test = spec is not None and spec.is_test
-    if spec is not None and spec.locked:
-        before = carried if carried is not None else _guard(kernel, _pre_check(guard, cell, spec))
-        if before["changed"] != [NO_ANSWER]:
-            run.patched.update(before["changed"])
-            run.shadowed.update(before["shadowed"])
-        if kernel.dead or kernel.stuck:  # the check itself got no answer
-            run.flags.append(f"the kernel stopped answering before cell {index + 1}: it was restarted")
-            return CellRun("died" if kernel.dead else "timeout", note=kernel.death or STUCK), None
-    pins = bound_names(cell.source) if spec is not None and spec.locked and not is_test else None
-    after = guard.check(unshield=True) if is_test else guard.pin(pins) if pins is not None else None
-    expressions = {key: value for key, value in (("after", after), ("next", following)) if value}
-    reply = kernel.execute(cell.source, timeout, user_expressions=expressions)
-    cell.outputs = reply.outputs
-    if reply.content:
-        cell.execution_count = reply.content.get("execution_count")
-    _report(run, reply, index, spec, timeout)
-    result = CellRun(reply.status, reply.content, reply.seconds, reply.note)
-    if kernel.dead or kernel.stuck:
-        return result, None
-    answered = reply.status == "ok" and bool((reply.content or {}).get("user_expressions"))
-    if is_test:
-        answer = (parse(reply.content, "after") or _no_answer()) if answered else _guard(kernel, after)
-        result.tampered = answer["changed"]
-        run.patched.update(c for c in answer["changed"] if c != NO_ANSWER)
-    elif pins is not None:
-        run.pins[index] = pins
-        if not answered:
-            _guard(kernel, after)
-    carried = parse(reply.content, "next") if answered and following else None
-    return result, carried
+def _name(index: int, spec) -> str:
+    return f"cell {index + 1}" + (f" ('{spec.grade_id}')" if spec else "")
 
 
 def _report(run: NotebookRun, reply, index: int, spec, timeout: float) -> None:
     """Flags for what happened to a cell that its test outcome alone would not show."""
-    name = f"cell {index + 1}" + (f" ('{spec.grade_id}')" if spec else "")
+    name = _name(index, spec)
     if reply.dropped:
         run.flags.append(f"{name} printed too much: {reply.dropped:,} bytes of output were dropped")
     if reply.status == "timeout" and reply.note == STUCK:
         run.flags.append(f"{name} ran past {timeout:.0f} s and {STUCK}: the kernel was restarted "
                          "and the cells before it were run again")
-    elif reply.status == "timeout" and not (spec and spec.is_test):
+    elif reply.status == "timeout" and not (spec and spec.role == "trusted"):
         run.flags.append(f"{name} ran past {timeout:.0f} s and was interrupted")
     if reply.status == "died":
         run.flags.append(f"{reply.note} while {name} ran: the cells after it were not run")
 
 
-def _restart(kernel: Session, guard: Guard, nb, upto: int, run: NotebookRun, deadline: float) -> None:
-    """A fresh kernel, brought back to where the stuck one was by re-running the cells that
+def _restart(bridge: Bridge, assignment: Assignment, nb, upto: int, run: NotebookRun, deadline: float) -> None:
+    """A fresh student kernel, brought back to where the stuck one was by re-running its cells that
     finished (their recorded outputs are kept; the re-run's are dropped)."""
-    kernel.restart()
-    _install(kernel, guard, kernel.limits.kernel_name)
-    output_used = kernel.output_used  # what the re-run prints is dropped: it does not count
+    student = bridge.student
+    student.restart()
+    bridge.relisten()
+    output_used = student.output_used  # what the re-run prints is dropped: it does not count
     for index, cell in enumerate(nb.cells[:upto]):
         done = run.cells.get(index)
-        if done is None or done.status not in ("ok", "error"):
+        spec = assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if done is None or done.status not in ("ok", "error") or (spec is not None and spec.role == "trusted"):
             continue
         left = deadline - time.monotonic()
-        if left <= 0 or kernel.dead or kernel.stuck:
+        if left <= 0 or student.dead or student.stuck:
             break
-        kernel.execute(cell.source, min(kernel.limits.cell_timeout, left))
-        if index in run.pins and not (kernel.dead or kernel.stuck):
-            _guard(kernel, guard.pin(run.pins[index]))
-    kernel.output_used = output_used
-    if kernel.stuck:  # a cell that finished before hangs now: give up on this kernel
-        kernel.shutdown()
-        kernel.death = "the kernel had to be restarted and could not be brought back"
+        student.execute(cell.source, min(student.limits.cell_timeout, left))
+    student.output_used = output_used
+    if student.stuck:  # a cell that finished before hangs now: give up on this kernel
+        student.shutdown()
+        student.death = "the kernel had to be restarted and could not be brought back"
+

@@ -1,9 +1,8 @@
 """An outcome and a score for every graded cell, from how its run went.
 
-nbgrader's rules (utils.determine_grade) with three changes this course asks for:
-stderr output alone does not zero a test; a test that ran while the notebook's code had
-patched numpy, torch, IPython or builtins gets no points; a `_gpu` test on a kernel without
-CUDA is `needs_gpu`, not a failure.
+nbgrader's rules (utils.determine_grade) with two changes this course asks for: stderr output
+alone does not zero a test; a `_gpu` test on a kernel without CUDA is `needs_gpu`, not a
+failure. A test's outputs are the referee's (execute.py): no student code ran where it ran.
 """
 import copy
 import re
@@ -12,31 +11,27 @@ from nbgrader.utils import compute_checksum, determine_grade
 
 from . import results as R
 from .assignment import Assignment, CellSpec
-from .execute import NO_ANSWER, CellRun, NotebookRun
+from .execute import CellRun, NotebookRun
 from .restore import Restored
 from .views.messages import for_results as say
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-MAX_SHOWN_PATCHES = 8
 
 
 def score(assignment: Assignment, restored: Restored, run: NotebookRun) -> tuple[list, list]:
     """(TestResults in source order, flags)."""
     cells = {c.metadata["nbgrader"]["grade_id"]: (i, c) for i, c in enumerate(restored.nb.cells)
              if "nbgrader" in c.metadata}
-    tests, fooled = [], []
+    tests = []
     for spec in assignment.grade_cells:
         index, cell = cells[spec.grade_id]
         if spec.solution:
             tests.append(_manual(spec, cell, spec.grade_id in restored.missing))
             continue
-        test = _test(spec, cell, run.cells.get(index), (run.kernel or {}).get("cuda_device"))
-        if test.outcome == R.FAILED and run.cells.get(index) and run.cells[index].tampered:
-            fooled.append(spec.grade_id)
-        tests.append(test)
+        tests.append(_test(spec, cell, run.cells.get(index), (run.kernel or {}).get("cuda_device")))
     for test in tests:  # a student's code can read hidden tests while they run: never echo them
         test.output = redact(test.output, assignment.secret_lines)
-    return tests, _flags(run, fooled)
+    return tests, list(run.flags)
 
 
 def redact(text: str, secret_lines: frozenset) -> str:
@@ -72,9 +67,6 @@ def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResul
     if run.status == "timeout":
         return result(R.TIMEOUT, say("test_interrupted", note=run.note) if "interrupted" in run.note else
                       say("test_stopped", note=run.note))
-    if run.tampered:
-        what = ", ".join(c for c in run.tampered[:MAX_SHOWN_PATCHES] if c != NO_ANSWER) or NO_ANSWER
-        return result(R.FAILED, say("test_tampered", what=what))
     if run.status == "error" or any(o.output_type == "error" for o in cell.outputs):
         return result(R.FAILED, _failure(spec, cell, run))
     earned = _points(cell)
@@ -118,15 +110,3 @@ def _failing_line(traceback: str, execution_count) -> int | None:
 def _text(cell) -> str:
     return "".join(o.text for o in cell.outputs if o.output_type == "stream")[:R.MAX_TEST_OUTPUT]
 
-
-def _flags(run: NotebookRun, fooled: list) -> list:
-    flags = list(run.flags)
-    for name in sorted(run.shadowed):
-        flags.append(say("flag_shadowed", name=repr(name)))
-    patched = sorted(run.patched)
-    if patched:
-        shown = ", ".join(patched[:MAX_SHOWN_PATCHES]) + (" ..." if len(patched) > MAX_SHOWN_PATCHES else "")
-        flags.append(say("flag_patched", what=shown))
-    if fooled:
-        flags.append(say("flag_fooled", count=len(fooled), names=", ".join(fooled)))
-    return flags

@@ -1,4 +1,4 @@
-"""Small pieces of the autograder that need no kernel: guard helpers, output budget, progress,
+"""Small pieces of the autograder that need no kernel: the answer names, output budget, progress,
 results and grades.csv, atomic writes."""
 import csv
 import io
@@ -7,9 +7,14 @@ from autograder import results as R
 from autograder.batch import grades_csv
 from autograder.cli import grade_table
 from autograder.files import remove_partials, write_atomic
-from autograder.guard.checks import bound_names, builtins_used, parse
+from autograder.assignment import bound_names
 from autograder.views.progress import Progress
 from autograder.engine.session import Outputs
+
+
+def test_answer_names_are_what_the_source_answer_cells_define(ag_assignment):
+    assert ag_assignment.answer_names == ("numpy_error", "numpy_to_tensor_copy", "numpy_to_tensor_shared",
+                                          "predict_numpy", "shares_memory", "to_numpy")
 
 
 def test_bound_names_are_what_a_setup_cell_defines():
@@ -17,17 +22,6 @@ def test_bound_names_are_what_a_setup_cell_defines():
              "def helper():\n    inner = 2\nclass K: pass\nfor i in range(3): pass"
     assert bound_names(source) == ("K", "helper", "nn", "np", "os", "torch", "x")
     assert bound_names("this is ( not python") == ()
-
-
-def test_builtins_used_are_the_builtins_a_test_reads():
-    assert builtins_used("assert isinstance(x, bool)\nlen = 3\nprint(type(y))") == ("bool", "isinstance", "print", "type")
-
-
-def test_an_unreadable_guard_answer_is_none():
-    assert parse({"user_expressions": {"r": {"status": "ok", "data": {"text/plain": "'{\"changed\": []}'"}}}}) == {"changed": []}
-    assert parse({"user_expressions": {"r": {"status": "error"}}}) is None
-    assert parse({"user_expressions": {"r": {"status": "ok", "data": {"text/plain": "not json"}}}}) is None
-    assert parse(None) is None
 
 
 def stream(text, name="stdout"):

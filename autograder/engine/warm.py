@@ -47,6 +47,7 @@ class WarmEngine:
         self._lock = threading.Lock()
         self._parents: list[WarmParent] = []
         self.closed = False
+        self._trusted = None
         self.measure_memory = False  # when True, each kernel's unique memory is read as it ends
         self.peak_unique_memory = 0  # bytes: the most any kernel held of its own, not shared with its parent
         # The client connects before the forked kernel has bound its sockets; zmq retries every
@@ -63,11 +64,20 @@ class WarmEngine:
             self._give_back(parent)
             raise
 
+    @property
+    def trusted(self) -> "WarmEngine":
+        """The engine of the referees (boundary/): warm parents outside the sandbox, for trusted code only."""
+        if self._trusted is None:
+            self._trusted = WarmEngine(self.python, sandboxing.Sandbox("none", "the referee runs trusted code only"),
+                                       self.gpu, self.startup_timeout)
+        return self._trusted
+
     def prepare(self, count: int) -> None:
         """Start `count` parents now, without waiting: their imports overlap the driver's own set-up.
         (Started from the calling thread: bwrap's --die-with-parent follows the thread that forks it.)"""
         for _ in range(count - self._idle.qsize()):
             self._idle.put(self._new_parent())
+        self.trusted.prepare(count)
 
     def close(self) -> None:
         with self._lock:
@@ -75,6 +85,8 @@ class WarmEngine:
             parents, self._parents = self._parents, []
         for parent in parents:
             parent.close()
+        if self._trusted is not None:
+            self._trusted.close()
         self.context.destroy(linger=0)
 
     def _take(self) -> "WarmParent":
@@ -250,6 +262,10 @@ class ForkedKernel:
         self.client = BlockingKernelClient(context=engine.context)
         self.client.load_connection_info({**connection, "ip": f"{parent.ipc_dir}/k"})
         self.client.start_channels(hb=False)
+
+    def shared_folder(self) -> tuple[str, str]:
+        """(grader's path, kernel's path) of a folder both sides see: the kernel's sockets' folder."""
+        return self.parent.ipc_dir, self.parent.ipc_inside
 
     def _ask(self, **message) -> dict | None:
         if self.gone:

@@ -1,0 +1,53 @@
+"""Framing for the boundary's socket: a length-prefixed JSON header and raw byte frames.
+
+Sent as source into both kernels (no import of the autograder package there). The receiving
+side bounds everything before it allocates: a header over MAX_HEADER or frames over MAX_FRAMES
+in all are refused, so a hostile peer cannot make the referee hold more than that.
+"""
+import json
+import struct
+
+MAX_HEADER = 1 << 20
+MAX_FRAMES = 64 << 20
+MAX_FRAME_COUNT = 4096
+_PREFIX = struct.Struct("<II")
+
+
+class WireError(Exception):
+    """The peer sent something that is not a well-formed, bounded message, or went away."""
+
+
+def send(sock, header: dict, frames=()) -> None:
+    head = json.dumps(header, separators=(",", ":")).encode()
+    sizes = [len(frame) for frame in frames]
+    sock.sendall(_PREFIX.pack(len(head), len(sizes)) + struct.pack(f"<{len(sizes)}Q", *sizes) + head)
+    for frame in frames:
+        sock.sendall(frame)
+
+
+def receive(sock, max_header: int = MAX_HEADER, max_frames: int = MAX_FRAMES):
+    """(header dict, [bytearray frames]); WireError for anything malformed or oversized."""
+    head_size, count = _PREFIX.unpack(_exactly(sock, _PREFIX.size))
+    if head_size > max_header or count > MAX_FRAME_COUNT:
+        raise WireError(f"message too large ({head_size} header bytes, {count} frames)")
+    sizes = struct.unpack(f"<{count}Q", _exactly(sock, 8 * count))
+    if sum(sizes) > max_frames:
+        raise WireError(f"message too large ({sum(sizes)} bytes of data)")
+    try:
+        header = json.loads(bytes(_exactly(sock, head_size)))
+    except ValueError:
+        raise WireError("the header is not JSON") from None
+    if not isinstance(header, dict):
+        raise WireError("the header is not a JSON object")
+    return header, [_exactly(sock, size) for size in sizes]
+
+
+def _exactly(sock, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view, got = memoryview(buffer), 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            raise WireError("the other side closed the connection")
+        got += n
+    return buffer

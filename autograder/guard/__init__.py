@@ -1,1 +1,0 @@
-"""The anti-monkeypatch guard: `checks` on the grader's side, `in_kernel` loaded into the kernel."""
