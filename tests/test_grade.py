@@ -110,41 +110,38 @@ def test_a_correct_answer_that_prints_and_warns_keeps_its_points(graded):
     assert any(o.output_type == "stream" and o.name == "stderr" for o in to_numpy_test.outputs)
 
 
-def test_patching_numpy_globally_is_undone_before_the_tests(graded):
+def test_patching_numpy_globally_changes_only_the_students_own_process(graded):
     r = results(graded, "cheat_global")
     got = outcomes(r)
     assert got["predict_numpy_basic"] == got["predict_numpy_shapes"] == "failed"
-    assert "numpy.allclose" in flags(graded, "cheat_global") and "torch.equal" in flags(graded, "cheat_global")
+    assert "values differ" in by_name(r)["predict_numpy_basic"]["output"]  # the referee's own np.allclose ran
     assert r["score"] == results(graded, "reference")["score"] - 3
 
 
-def test_patching_while_a_test_runs_costs_that_test(graded):
+def test_a_correct_answer_that_patches_its_own_kernel_keeps_its_points(graded):
+    """The patch lands in the student's process; the verdicts are the referee's."""
     tests = by_name(results(graded, "cheat_inside"))
     for name in TO_NUMPY:
-        assert tests[name]["score"] == 0 and tests[name]["extra_data"]["outcome"] == "failed"
-        assert "numpy.allclose" in tests[name]["output"]
-    assert "get no points" in flags(graded, "cheat_inside")
-    assert tests["predict_numpy_basic"]["score"] == 1  # patches are put back before the next test
+        assert tests[name]["score"] == tests[name]["max_score"] and tests[name]["extra_data"]["outcome"] == "passed"
+    assert results(graded, "cheat_inside")["score"] == results(graded, "reference")["score"]
 
 
 def test_ipython_hooks_builtins_and_rebound_names_cannot_fool_tests(graded):
     got = outcomes(results(graded, "cheat_ipython"))
     assert got["numpy_error_basic"] == got["numpy_error_messages"] == "failed"
     assert got["shares_memory_basic"] == "failed"  # np.bool_ is not a bool, whatever isinstance says
-    text = flags(graded, "cheat_ipython")
-    for what in ("ast_transformers", "showtraceback", "'isinstance'", "'np'"):
-        assert what in text, what
 
 
-def test_a_hidden_tests_output_never_shows_its_source(graded, ag_assignment):
-    leaked = by_name(results(graded, "leaky"))["predict_numpy_basic"]["output"]
-    assert "[a line of a hidden test]" in leaked, "the stash reached a visible test's message"
+def test_a_hidden_tests_source_never_reaches_the_students_code_or_any_message(graded, ag_assignment):
+    leaky = by_name(results(graded, "leaky"))["predict_numpy_basic"]
+    assert leaky["extra_data"]["outcome"] == "failed" and "AssertionError" in leaky["output"]
     for name in CASES:
         for test in results(graded, name)["tests"]:
             for line in ag_assignment.secret_lines:
                 assert line not in test["output"], (name, test["name"], line)
+            assert "[a line of a hidden test]" not in test["output"], "nothing to redact: no test ran where code could read it"
             spec = ag_assignment.cell(test["name"])
-            if spec.hidden and name != "leaky":  # the leaky stash may echo lines every student has
+            if spec.hidden:
                 hidden_only = set(spec.source.split("\n")) - set(spec.visible_source.split("\n"))
                 for line in hidden_only:
                     if len(line.strip()) > 12 and line.strip() not in spec.visible_source:

@@ -5,12 +5,14 @@ side bounds everything before it allocates: a header over MAX_HEADER or frames o
 in all are refused, so a hostile peer cannot make the referee hold more than that.
 """
 import json
+import socket
 import struct
 
 MAX_HEADER = 1 << 20
 MAX_FRAMES = 64 << 20
 MAX_FRAME_COUNT = 4096
 _PREFIX = struct.Struct("<II")
+NO_SIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)
 
 
 class WireError(Exception):
@@ -20,9 +22,10 @@ class WireError(Exception):
 def send(sock, header: dict, frames=()) -> None:
     head = json.dumps(header, separators=(",", ":")).encode()
     sizes = [len(frame) for frame in frames]
-    sock.sendall(_PREFIX.pack(len(head), len(sizes)) + struct.pack(f"<{len(sizes)}Q", *sizes) + head)
+    # MSG_NOSIGNAL: a closed peer is an error here, never a SIGPIPE (a forked kernel does not ignore it)
+    sock.sendall(_PREFIX.pack(len(head), len(sizes)) + struct.pack(f"<{len(sizes)}Q", *sizes) + head, NO_SIGNAL)
     for frame in frames:
-        sock.sendall(frame)
+        sock.sendall(frame, NO_SIGNAL)
 
 
 def receive(sock, max_header: int = MAX_HEADER, max_frames: int = MAX_FRAMES):
