@@ -28,15 +28,16 @@ class Bridge:
         self.scratch = None
 
     def install(self) -> dict:
-        """Load the referee's side, listening for the student; describe the referee's kernel."""
+        """Load the referee's side (listening for the student) and the agent, at once; describe the
+        referee's kernel."""
         host, _ = self._socket()
-        code = _module_code(self.referee_key, REFEREE)
         expression = f"__import__('sys').modules[{self.referee_key!r}].install({host!r}, {list(self.names)!r})"
-        reply = self.referee.execute(code, INSTALL_TIMEOUT, silent=True, user_expressions={"r": expression})
+        loading = self.referee.send(_module_code(self.referee_key, REFEREE), user_expressions={"r": expression})
+        self.install_agent()
+        reply = self.referee.execute("", INSTALL_TIMEOUT, sent=loading)
         info = _parse(reply.content)
         if info is None:
             raise RuntimeError(f"the referee could not start: {reply.status} {reply.note} {_error(reply)}")
-        self.install_agent()
         return info
 
     def install_agent(self) -> None:
