@@ -76,7 +76,8 @@ def test_sample_scores_tell_the_students_apart(demo):
     assert load(out, "erin")["extra_data"]["status"] == "invalid"
     assert "not valid JSON" in load(out, "erin")["output"]
     dave = "\n".join(load(out, "dave")["extra_data"]["flags"])
-    assert "numpy.allclose" in dave and "to_numpy_basic" in dave and "points 50" in dave
+    assert "to_numpy_basic" in dave and "points 50" in dave  # restored; its allclose patch never reached a test
+    assert {t["name"]: t["score"] for t in load(out, "dave")["tests"]}["predict_numpy_basic"] == 0
     carol = load(out, "carol")
     assert any("ran past 5 s" in f for f in carol["extra_data"]["flags"])
 
@@ -86,7 +87,7 @@ def test_grades_csv_has_a_row_for_every_submission(demo):
     assert [r["student_id"] for r in rows] == STUDENTS
     assert set(rows[0]) == {"student_id", "score", "max_score", "status", "flags"}
     assert {r["student_id"]: r["status"] for r in rows}["erin"] == "invalid"
-    assert "numpy.allclose" in {r["student_id"]: r["flags"] for r in rows}["dave"]
+    assert "points 50" in {r["student_id"]: r["flags"] for r in rows}["dave"]
 
 
 def test_feedback_shows_no_hidden_test_and_the_report_has_plots(demo, ag_assignment):

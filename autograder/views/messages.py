@@ -31,13 +31,9 @@ EN = {
     "test_empty_cell": "the cell was empty",
     "test_interrupted": "Stopped: it {note}.",
     "test_stopped": "Stopped: {note}.",
-    "test_tampered": "Does not count: while this test ran, the notebook's code changed {what}.",
     "hidden_failure": "{head}\n(in a hidden test)",
     "hidden_failure_at": "{head}\nat: {line}",
     "hidden_line": "[a line of a hidden test]",
-    "flag_shadowed": "the notebook redefines the builtin {name}: the tests used the real one",
-    "flag_patched": "tampering: the notebook's code replaced {what}; put back before each test",
-    "flag_fooled": "tampering: {count} test(s) ran while patched and get no points: {names}",
     # the feedback page
     "title": "Feedback",
     "title_student": "Feedback: {student}",
@@ -99,7 +95,6 @@ KO = {
     "test_empty_cell": "셀이 비어 있었어요",
     "test_interrupted": "멈췄어요: {note}.",
     "test_stopped": "멈췄어요: {note}.",
-    "test_tampered": "점수에 넣지 않았어요: 이 테스트가 도는 동안 노트북 코드가 {what}을(를) 바꿨어요.",
     "not_graded": "채점하지 못했어요: {reason}.",
     "grader_failed": ("노트북 문제가 아니라 채점기 쪽 문제로 이 제출물을 채점하지 못했어요. "
                       "강사에게 이미 알렸고, 강사가 직접 채점할 거예요."),
@@ -160,7 +155,7 @@ LANGUAGES = tuple(MESSAGES)
 # results.json sentences the page may show as they are (a visible test's message, the summary of an
 # invalid or failed submission): localize() gives them back in the page's language.
 LOCALIZED_OUTPUTS = ("answer_missing", "answer_empty", "answer_manual", "test_needs_gpu", "test_died",
-                     "test_not_run", "test_interrupted", "test_stopped", "test_tampered",
+                     "test_not_run", "test_interrupted", "test_stopped",
                      "worker_killed", "not_graded", "grader_failed")  # worker_killed reads as a not_graded too
 
 # Messages that only repeat what their test's outcome already says: the page leaves them out.
