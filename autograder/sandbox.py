@@ -9,7 +9,13 @@ Inside it:
   submission, and the folder of the kernel's ipc sockets;
 - an unprivileged user: as root, each kernel runs under a fresh uid with no capability (its
   parent keeps only what it needs to start, signal and clean up after it); otherwise a user
-  namespace maps the grader's uid to `nobody`, for the kernel and its parent alike.
+  namespace maps the grader's uid to `nobody`, for the kernel and its parent alike;
+- nothing of the host's layout beyond the kernel's Python: bwrap reads its options from a
+  memfd, so its command line (/proc/1/cmdline inside) names no host folder, and files it
+  copies in are mounted from its own tmpfs.
+
+Each kernel also confines itself (forkserver.py): no inherited descriptor, and a seccomp filter
+against new namespaces and IPC objects.
 
 Per-submission limits (processes, file size, CPU, memory) are set by the parent on each
 kernel it forks: `kernel_limits`. Without bubblewrap or user namespaces (macOS, a locked-down
@@ -70,14 +76,18 @@ def _detect() -> Sandbox:
     return Sandbox("bwrap")
 
 
-def wrap(command: list[str], python: str, ipc_dir: str, gpu_devices: bool = False) -> list[str]:
-    """`command` run in the sandbox; `python` is the kernel's interpreter, whose prefixes are shown."""
-    argv = ["bwrap", *_namespaces(), "--die-with-parent", "--new-session", "--clearenv",
+def wrap(command: list[str], python: str, ipc_dir: str, gpu_devices: bool = False,
+         files: dict | None = None) -> tuple[list[str], list[int]]:
+    """`command` run in the sandbox; `python` is the kernel's interpreter, whose prefixes are shown;
+    `files` ({path inside: bytes}) are copied in, read-only. (argv, descriptors to pass to it):
+    the caller closes the descriptors once bwrap has started."""
+    argv = [*_namespaces(), "--die-with-parent", "--new-session", "--clearenv",
             "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "HOME", SCRATCH, "--setenv", "TMPDIR", TMP]
     argv += _system_mounts()
     # The writable tmpfs first: a Python that lives below /tmp (a clone in /tmp) is bound on top.
-    argv += ["--proc", "/proc", "--dev", "/dev",
+    argv += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",  # (bwrap leaves sysctls writable to root)
+             "--dev", "/dev",
              "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", SCRATCH,
              "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", TMP]
     for folder in python_folders(python):
@@ -89,12 +99,24 @@ def wrap(command: list[str], python: str, ipc_dir: str, gpu_devices: bool = Fals
         if name in os.environ:
             argv += ["--setenv", name, os.environ[name]]
     argv += ["--chdir", SCRATCH]
+    fds = []
+    for path, data in (files or {}).items():
+        fds.append(_memfd(data))
+        argv += _parents(path) + ["--ro-bind-data", str(fds[-1]), path]
     if os.getuid() == 0:  # only what the parent needs to put each kernel under a uid of its own,
         # signal it, and wipe what it wrote; each kernel drops them all with its uid
         argv += ["--cap-drop", "ALL"]
         for capability in PARENT_CAPABILITIES:
             argv += ["--cap-add", capability]
-    return argv + command
+    fds.append(_memfd(b"".join(arg.encode() + b"\0" for arg in argv)))
+    return [shutil.which("bwrap") or "bwrap", "--args", str(fds[-1]), *command], fds
+
+
+def _memfd(data: bytes) -> int:
+    fd = os.memfd_create("bwrap", os.MFD_CLOEXEC)  # (pass_fds clears CLOEXEC for bwrap alone)
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def kernel_user() -> tuple[int | None, int | None]:
@@ -139,7 +161,8 @@ def unmount(folder: str) -> None:
 def _namespaces() -> list[str]:
     if os.getuid() == 0:  # real namespaces; the parent drops to an unprivileged uid itself
         return ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    return ["--unshare-all", "--uid", "65534", "--gid", "65534"]
+    nested = ["--unshare-user", "--disable-userns"] if "--disable-userns" in _bwrap_help() else []
+    return ["--unshare-all", *nested, "--uid", "65534", "--gid", "65534"]
 
 
 def _system_mounts() -> list[str]:
@@ -188,6 +211,14 @@ def _gpu_mounts() -> list[str]:
     for device in sorted(Path("/dev").glob("nvidia*")):
         argv += ["--dev-bind", str(device), str(device)]
     return argv + ["--ro-bind-try", "/sys", "/sys"]
+
+
+@lru_cache(maxsize=1)
+def _bwrap_help() -> str:
+    try:
+        return subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return ""
 
 
 @lru_cache(maxsize=1)

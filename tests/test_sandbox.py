@@ -66,7 +66,7 @@ def probe(session, code: str, timeout: float = 30.0) -> dict:
     text = "".join(o.get("text", "") for o in reply.outputs if o.get("output_type") == "stream")
     lines = [line for line in text.splitlines() if line.startswith(RESULT)]
     assert lines, text
-    return json.loads(lines[-1][len(RESULT):])
+    return json.JSONDecoder().raw_decode(lines[-1][len(RESULT):])[0]  # (a thread's output may follow on its line)
 
 
 def works(engine) -> None:
@@ -600,3 +600,260 @@ def test_without_bwrap_require_sandbox_refuses_and_a_plain_run_warns_once(ag_cou
     assert results["extra_data"]["kernel"]["sandbox"] == "bwrap"
     unsandboxed = json.loads((tmp_path / "plain" / "alice" / "results.json").read_text())
     assert results["score"] == unsandboxed["score"] > 0  # the sandbox takes nothing from a correct notebook
+
+
+# 8. Nothing one submission leaves reaches the next -------------------------------------------------------
+
+def test_system_v_and_posix_ipc_carry_nothing_to_the_next_submission_and_count_against_its_memory(engine):
+    key, name = 0x5A17_0000 + os.getpid() % 0xFFFF, f"/ag-mq-{uuid.uuid4().hex[:8]}"
+    libc = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+def outcome(rc):
+    return "ok" if rc >= 0 else os.strerror(ctypes.get_errno())
+def tables():
+    return {kind: open(f"/proc/sysvipc/{kind}").read().splitlines()[1:] for kind in ("shm", "msg", "sem")}
+"""
+    with kernel(engine) as session:
+        first = probe(session, libc + f"""
+shm = libc.shmget({key}, 2**20, 0o1666)
+result["shm"] = outcome(shm)
+if shm >= 0:
+    address = libc.shmat(shm, None, 0)
+    ctypes.memmove(address, b"left by the first submission", 29)
+    libc.shmdt(ctypes.c_void_p(address))
+queue = libc.msgget({key}, 0o1666)
+result["msg"] = outcome(queue)
+if queue >= 0:
+    message = ctypes.create_string_buffer(ctypes.sizeof(ctypes.c_long) + 32)
+    ctypes.c_long.from_buffer(message).value = 1
+    libc.msgsnd(queue, message, 32, 0)
+result["sem"] = outcome(libc.semget({key}, 1, 0o1666))
+result["mq"] = outcome(libc.mq_open({name.encode()!r}, os.O_CREAT | os.O_RDWR, 0o666, None))
+big = libc.shmget(0, 256 * 2**20, 0o1600)  # detached, it is in no process's memory
+result["big"] = outcome(big)
+if big >= 0:
+    address = libc.shmat(big, None, 0)
+    ctypes.memset(address, 1, 256 * 2**20)
+    libc.shmdt(ctypes.c_void_p(address))
+result["tables"] = tables()
+""")
+        if first["big"] == "ok":  # allowed: then it counts against the submission's memory
+            assert session.kernel.poll()[2] > 256 * 2**20, first
+        created = [kind for kind in ("shm", "msg", "sem", "mq") if first[kind] == "ok"]
+    with kernel(engine) as session:
+        second = probe(session, libc + f"""
+result["shm"] = outcome(libc.shmget({key}, 0, 0))
+result["msg"] = outcome(libc.msgget({key}, 0))
+result["sem"] = outcome(libc.semget({key}, 0, 0))
+result["mq"] = outcome(libc.mq_open({name.encode()!r}, os.O_RDONLY, 0, None))
+result["tables"] = tables()
+""")
+    assert second["tables"] == {"shm": [], "msg": [], "sem": []}, (created, second)
+    assert "ok" not in (second["shm"], second["msg"], second["sem"], second["mq"]), (created, second)
+    works(engine)
+
+
+def test_the_kernel_holds_no_descriptor_of_the_host(engine):
+    marker = f"ag-fd-{uuid.uuid4().hex}"
+    with kernel(engine) as session:
+        logs = {Path(parent.log_path): Path(parent.log_path).stat().st_size for parent in engine._parents}
+        result = probe(session, f"""
+import os, stat
+result["files"], result["written"] = {{}}, []
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        mode, target = os.fstat(fd).st_mode, os.readlink(f"/proc/self/fd/{{fd}}")
+    except OSError:
+        continue
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISCHR(mode) and target != "/dev/null":
+        result["files"][fd] = target
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):  # a file or pipe of the host's?
+        try:
+            os.write(fd, {marker!r}.encode() + b"\\n")
+            result["written"].append(fd)
+        except OSError:
+            pass
+""")
+    assert {fd: path for fd, path in result["files"].items()
+            if not path.startswith(("/scratch/", "/tmp/", "/ipc/"))} == {}, result
+    for log, size in logs.items():
+        if log.exists():
+            assert marker not in log.read_text(errors="replace"), f"the kernel wrote into {log} through {result}"
+            assert log.stat().st_size == size, (log, size, log.stat().st_size)
+
+
+def test_no_nested_namespaces(engine):
+    with kernel(engine) as session:
+        result = probe(session, """
+import ctypes, os, shutil, signal, subprocess, threading
+CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def outcome(rc):
+    if rc == 0:
+        return "allowed"
+    return os.strerror(ctypes.get_errno())
+def forked(rc):  # a raw clone that worked: the child leaves at once
+    if rc == 0:
+        os._exit(0)
+    if rc > 0:
+        os.waitpid(rc, 0)
+        return "allowed"
+    return os.strerror(ctypes.get_errno())
+for tool in ("unshare", "bwrap"):
+    path = shutil.which(tool)
+    argv = [path, "-Ur", "true"] if tool == "unshare" else [path, "--unshare-user", "--ro-bind", "/", "/", "true"]
+    result[tool] = None if path is None else subprocess.run(argv, capture_output=True).returncode
+result["unshare user"] = outcome(libc.unshare(CLONE_NEWUSER))
+result["unshare mount"] = outcome(libc.unshare(CLONE_NEWNS))
+result["unshare net"] = outcome(libc.unshare(CLONE_NEWNET))
+with open("/proc/self/ns/user") as ns:
+    result["setns"] = outcome(libc.setns(ns.fileno(), 0))
+x86 = os.uname().machine == "x86_64"
+clone, clone3 = (56, 435) if x86 else (220, 435)
+result["clone"] = forked(libc.syscall(clone, CLONE_NEWUSER | signal.SIGCHLD, 0, 0, 0, 0))
+arguments = (ctypes.c_uint64 * 11)(CLONE_NEWUSER, 0, 0, 0, signal.SIGCHLD)  # struct clone_args
+result["clone3"] = forked(libc.syscall(clone3, arguments, ctypes.sizeof(arguments)))
+threading.Thread(target=lambda: result.__setitem__("thread", "ran")).start()
+result["fork"] = subprocess.run(["true"]).returncode
+""")
+    for name in ("unshare user", "unshare mount", "unshare net", "setns", "clone", "clone3"):
+        assert result[name] != "allowed", (name, result)
+    assert result["unshare"] in (None, 1) and result["bwrap"] in (None, 1), result
+    assert result["thread"] == "ran" and result["fork"] == 0, result  # threads and processes still start
+
+
+def test_nothing_of_the_hosts_layout_is_in_sight(engine, tmp_path):
+    with kernel(engine, max_cell_output=10**7, max_notebook_output=10**7) as session:
+        text = probe(session, """
+import os
+seen = []
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            seen.append(f.read().replace(b"\\0", b" ").decode(errors="replace"))
+    except OSError:
+        pass
+for pid in [p for p in os.listdir("/proc") if p.isdigit()] + ["self"]:
+    for part in ("cmdline", "environ", "mountinfo", "mounts", "maps"):
+        read(f"/proc/{pid}/{part}")
+    for link in ("cwd", "root", "exe"):
+        try:
+            seen.append(os.readlink(f"/proc/{pid}/{link}"))
+        except OSError:
+            pass
+for folder, _, files in os.walk("/ipc"):
+    for name in files:
+        read(os.path.join(folder, name))
+seen += [repr(dict(os.environ)), os.getcwd()]
+result["seen"] = "\\n".join(sorted({line for text in seen for line in text.splitlines()}))
+""")["seen"]
+        folders = [parent.folder for parent in engine._parents]
+    assert "forkserver.py" in text and "/proc" in text  # the test did read them
+    for python in sorted(sandboxing.python_folders(engine.python), key=len, reverse=True):
+        text = text.replace(python, "<python>")
+    host = [*folders, str(ROOT), str(tmp_path), str(Path.home()), os.getcwd(), "/tmp/ag-"]
+    assert [path for path in host if path in text] == [], \
+        [line for line in text.splitlines() if any(path in line for path in host)][:10]
+
+
+# 9. No flood of messages holds the grader or its limits ----------------------------------------------------
+
+FLOOD = """
+import signal, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+kernel = get_ipython().kernel
+content = {{"name": "stdout", "text": "flood " * {words}}}
+frames = kernel.session.serialize(kernel.session.msg("stream", content, parent=kernel.get_parent("shell")),
+                                  ident=b"stream.stdout")
+def flood():  # in the kernel's IOPub thread, on its own socket: as fast as it goes, nothing queued
+    end = time.monotonic() + {seconds}
+    while time.monotonic() < end:
+        kernel.iopub_thread.socket.send_multipart(frames)
+kernel.iopub_thread.schedule(flood)
+time.sleep({seconds})
+"""
+
+
+def run_with_limit(session, code: str, timeout: float, seconds: float):
+    """session.execute(code, timeout) in a thread: if it is still running after `seconds`, the
+    kernel is killed (so the test ends) and the test fails."""
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("reply", session.execute(code, timeout)), daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        session.kernel.kill()
+        thread.join(60)
+        pytest.fail(f"the grader was held for more than {seconds:.0f} s")
+    return box["reply"], time.monotonic() - started
+
+
+def test_a_flood_of_signed_messages_ends_at_the_cell_deadline(engine):
+    with kernel(engine, cell_timeout=5, interrupt_grace=1, max_notebook_output=10**9) as session:
+        reply, seconds = run_with_limit(session, FLOOD.format(words=20, seconds=40), 5, 20)
+    assert reply.status == "timeout" and seconds < 5 + 1 + 6, (reply.status, reply.note, seconds)
+    works(engine)
+
+
+def test_a_kernel_that_sends_too_many_bytes_is_stopped(engine):
+    with kernel(engine, cell_timeout=30, max_notebook_output=100_000) as session:
+        reply, seconds = run_with_limit(session, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                                 "while True:\n    print('x' * 2**20)", 30, 20)
+        assert reply.status == "died" and "sent more than" in session.death, (reply.status, session.death)
+        assert seconds < 15, seconds  # (unstopped, it would print for 30 s)
+        assert eventually(lambda: not session.kernel.poll()[0]), "the kernel was not stopped"
+        assert reply.dropped > 0 and len(json.dumps(reply.outputs)) < 200_000
+    works(engine)
+
+
+def test_the_memory_limit_holds_while_the_kernel_floods_the_grader(engine):
+    limit = 512
+    hog = ("import mmap, time\nm = mmap.mmap(-1, 3 * 2**30)\n"
+           "for i in range(0, 3 * 2**30, 2**25):\n    m[i:i + 2**25] = b'1' * 2**25\n    time.sleep(0.1)\n"
+           "time.sleep(60)")
+    code = (f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {hog!r}])\n"
+            + FLOOD.format(words=20, seconds=30))
+    with kernel(engine, cell_timeout=30, memory_limit_mb=limit, max_notebook_output=10**9) as session:
+        peak, done = [0], threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], session.kernel.poll()[2])
+                time.sleep(0.05)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            reply, seconds = run_with_limit(session, code, 30, 25)
+        finally:
+            done.set()
+            sampler.join()
+        assert reply.status == "died" and "memory" in session.death, (reply.status, session.death, peak)
+    assert peak[0] < (limit + 256) * 2**20, f"the kernel reached {peak[0] >> 20} MiB under a {limit} MiB limit"
+    assert seconds < 20, seconds
+    works(engine)
+
+
+def test_a_giant_message_never_reaches_the_graders_memory(engine):
+    code = """
+import time
+kernel = get_ipython().kernel
+message = kernel.session.msg("stream", {"name": "stdout", "text": "x" * 48 * 2**20}, parent=kernel.get_parent("shell"))
+for _ in range(3):
+    kernel.session.send(kernel.iopub_socket, message, ident=b"stream.stdout")
+time.sleep(30)
+"""
+    with kernel(engine) as session:
+        Path("/proc/self/clear_refs").write_text("5")  # the peak resident size starts again from here
+        before = psutil.Process().memory_info().rss
+        reply = session.execute(code, 30)
+        peak = int(next(line for line in Path("/proc/self/status").read_text().splitlines()
+                        if line.startswith("VmHWM:")).split()[1]) * 1024
+    assert peak - before < 32 * 2**20, f"the grader grew by {(peak - before) >> 20} MiB"
+    # zmq refused the message and dropped the kernel's connection: the kernel is stopped, not waited for
+    assert reply.status == "died" and "connection" in reply.note and reply.seconds < 20, (reply.status, reply.note)
+    works(engine)

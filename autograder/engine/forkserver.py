@@ -8,15 +8,21 @@ The driver speaks JSON lines on the two fds named in argv (in, out); stdin and s
 
     {"op": "fork", "connection_file": F, "arguments": [...], "env": {...}, "limits": {...},
      "uid": U, "gid": G, "home": H}                                      → {"pid": P}
-    {"op": "poll"}    → {"exit": code or null, "rss": bytes of every process but this one}
-    {"op": "signal", "signum": N}                                        → {}
+    {"op": "poll"}    → {"exit": code or null, "rss": bytes of every process but this one, and of
+                         System V shared memory and message queues}
+    {"op": "signal", "signum": N}  → {}: SIGKILL ends the kernel and every process it started
     {"op": "reap"}    → {"killed": N}: every process but this one ends, the scratch is wiped
     end of input      → reap, then exit
 
 Fork safety: thread pools are capped before numpy and torch are imported, no math runs here,
 CUDA is never touched, no zmq context exists, and each fork checks that this process still has
 one thread. The kernel (IPKernelApp, its threads and sockets) is built in the child only.
+
+The kernel inherits no descriptor (its stdio is /dev/null), and a seccomp filter refuses it new
+namespaces (a nested user namespace is kernel attack surface) and System V or POSIX IPC objects
+and keyrings, which could outlive it in this parent's namespaces and reach the next submission.
 """
+import ctypes
 import gc
 import json
 import os
@@ -33,6 +39,8 @@ os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # is_available() wi
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
 WARM_IMPORTS = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.testing",
                 "matplotlib", "matplotlib.pyplot",  # not matplotlib_inline: importing it in the kernel
                 # is what hooks the inline backend into the kernel's shell
@@ -44,7 +52,6 @@ WARM_IMPORTS = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functio
 
 def main() -> None:
     control_in, control_out = os.fdopen(int(sys.argv[1]), "r"), os.fdopen(int(sys.argv[2]), "w", buffering=1)
-    _keep = {control_in.fileno(), control_out.fileno()}
     config = json.loads(control_in.readline())
     scratch = config["scratch"]
     os.chdir(scratch)
@@ -52,7 +59,7 @@ def main() -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans (setsid'd, double-forked) come back here to be ended
     versions = _warm_up()
     _send(control_out, {"ready": True, "pid": os.getpid(), **versions})
-    server = ForkServer(config, _keep)
+    server = ForkServer(config)
     for line in control_in:
         request = json.loads(line)
         try:
@@ -66,10 +73,11 @@ def main() -> None:
 
 
 class ForkServer:
-    def __init__(self, config: dict, control_fds: set):
-        self.config, self.control_fds = config, control_fds
+    def __init__(self, config: dict):
+        self.config = config
         self.modes = {folder: stat.S_IMODE(os.stat(folder).st_mode) for folder in config["wipe"]}
         self.keep = frozenset(config.get("keep", ()))
+        self.own_ipc = config.get("own_ipc", False)  # an IPC namespace of the sandbox's, not the host's
         self.kernel = None  # pid of the kernel now running
         self.exit = None
 
@@ -82,6 +90,9 @@ class ForkServer:
         if op == "signal":
             if self.kernel is not None and self.exit is None:
                 _quietly(os.kill, self.kernel, request["signum"])
+            if request["signum"] == signal.SIGKILL:  # stopped: whatever it started stops too
+                for pid in _descendants():
+                    _quietly(os.kill, pid, signal.SIGKILL)
             return {}
         if op == "reap":
             return {"killed": self.reap()}
@@ -95,7 +106,7 @@ class ForkServer:
             return {"error": f"the warm parent has {threads} threads: it will not fork"}
         pid = os.fork()
         if pid == 0:
-            _become_kernel(request, self.config, self.control_fds)  # never returns
+            _become_kernel(request, self.config)  # never returns
         self.kernel, self.exit = pid, None
         return {"pid": pid}
 
@@ -105,7 +116,8 @@ class ForkServer:
             if pid == self.kernel:
                 self.exit = os.waitstatus_to_exitcode(status)
         others = _descendants()
-        return {"exit": self.exit if self.kernel is not None else None, "rss": sum(_rss(p) for p in others)}
+        return {"exit": self.exit if self.kernel is not None else None,
+                "rss": sum(_rss(p) for p in others) + (_ipc_bytes() if self.own_ipc else 0)}
 
     def reap(self) -> int:
         """End every process but this one, then wipe what the kernel wrote."""
@@ -121,6 +133,9 @@ class ForkServer:
         self.kernel, self.exit = None, None
         for folder, mode in self.modes.items():
             _empty(folder, mode, self.keep)  # raises when it can't: the driver replaces this parent
+        left = _ipc_objects() if self.own_ipc else []
+        if left:  # (the seccomp filter forbids them; without it, a new parent brings a new namespace)
+            raise RuntimeError(f"System V IPC objects outlived the kernel: {left[:5]}")
         return killed
 
 
@@ -130,11 +145,10 @@ def _collect_zombies() -> None:
         pass
 
 
-def _become_kernel(request: dict, config: dict, control_fds: set) -> None:
+def _become_kernel(request: dict, config: dict) -> None:
     """In the forked child: drop what the parent holds, set limits, and run a real IPython kernel."""
     try:
-        for fd in control_fds:  # the kernel must not be able to speak for its parent
-            os.close(fd)
+        _close_inherited()  # the parent's control pipes and its log above all
         os.setsid()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
@@ -147,16 +161,47 @@ def _become_kernel(request: dict, config: dict, control_fds: set) -> None:
         os.environ.pop("JPY_PARENT_PID", None)  # pid 1 in a namespace would look like an orphan
         os.environ.update(request.get("env", {}))
         _set_limits(request.get("limits", {}))
+        _confine()
+        _stream_in_pieces(config.get("max_message", 0) // 16)  # under 2x that many characters, 8 bytes each at most
         from ipykernel.kernelapp import IPKernelApp
         app = IPKernelApp.instance()
         app.initialize(["-f", request["connection_file"], *request.get("arguments", []),
                         "--IPKernelApp.parent_handle=0"])
         app.start()
     except BaseException:  # noqa: B036  the child must never return into the server's loop
-        import traceback
-        traceback.print_exc()
-        os._exit(70)
+        os._exit(70)  # (no traceback: its stderr is /dev/null, as the student's code would see it)
     os._exit(0)
+
+
+def _close_inherited() -> None:
+    """stdin, stdout and stderr to /dev/null, every other descriptor closed."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+
+
+def _stream_in_pieces(characters: int) -> None:
+    """What a cell prints goes out in pieces of about `characters`, each flushed at once: the grader
+    drops its connection to a kernel that sends a message over its size limit, and ipykernel's
+    streams send what was written every 0.2 s in one message, however much that is."""
+    if characters <= 0:
+        return
+    from ipykernel.iostream import OutStream
+    write = OutStream.write
+
+    def in_pieces(self, string):
+        unsent = getattr(self, "_unsent", 0) + len(string) if isinstance(string, str) else 0
+        if unsent < characters:
+            self._unsent = unsent
+            return write(self, string)
+        for start in range(0, len(string), characters):
+            write(self, string[start:start + characters])
+            self.flush()
+        self._unsent = 0
+        return len(string)
+
+    OutStream.write = in_pieces
 
 
 def _set_limits(limits: dict) -> None:
@@ -177,6 +222,81 @@ def _become_user(uid, gid) -> None:
     os.setresuid(uid, uid, uid)
     if os.getuid() == 0 or os.geteuid() == 0:
         raise RuntimeError("the kernel is still root")
+
+
+# The seccomp filter. Syscall numbers per architecture: (audit arch, numbers of clone, clone3,
+# unshare, setns, shmget, msgget, semget, mq_open, add_key, request_key, keyctl, whether x32 calls exist).
+SYSCALLS = {"x86_64": (0xC000003E, (56, 435, 272, 308, 29, 68, 64, 240, 248, 249, 250), True),
+            "aarch64": (0xC00000B7, (220, 435, 97, 268, 194, 186, 190, 180, 217, 218, 219), False)}
+CLONE_NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+EPERM, ENOSYS = 1, 38
+
+
+def _confine() -> None:
+    """Install the kernel's seccomp filter (and no_new_privs): EPERM for unshare, setns, a clone
+    into new namespaces, IPC objects and keyrings; ENOSYS for clone3 (whose flags it cannot read;
+    glibc falls back to clone); EPERM for every call of another ABI (i386 or x32 on x86_64).
+    On an architecture it has no numbers for, nothing is installed."""
+    arch = SYSCALLS.get(os.uname().machine)
+    if arch is None:
+        return
+    audit, (clone, clone3, *denied), x32 = arch
+    allow, errno = 0x7FFF0000, lambda number: 0x00050000 | number
+
+    def ld(offset):
+        return (0x20, 0, 0, offset)  # BPF_LD | BPF_W | BPF_ABS: seccomp_data's nr (0), arch (4), args[0] (16)
+
+    def jump(op, value, true, false):
+        return (op, true, false, value)  # op: 0x15 jeq, 0x35 jge, 0x45 jset
+
+    def ret(value):
+        return (0x06, 0, 0, value)
+
+    program = [ld(4), jump(0x15, audit, 1, 0), ret(errno(EPERM)), ld(0)]
+    if x32:
+        program += [jump(0x35, 0x40000000, 0, 1), ret(errno(EPERM))]
+    program += [jump(0x15, clone3, 0, 1), ret(errno(ENOSYS))]
+    for number in denied:
+        program += [jump(0x15, number, 0, 1), ret(errno(EPERM))]
+    program += [jump(0x15, clone, 0, 3), ld(16), jump(0x45, CLONE_NEW_NAMESPACES, 0, 1), ret(errno(EPERM)), ret(allow)]
+
+    class Instruction(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Instruction))]
+
+    instructions = (Instruction * len(program))(*program)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.prctl(
+            PR_SET_SECCOMP, 2, ctypes.byref(Program(len(program), instructions)), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "the kernel's seccomp filter could not be installed")
+
+
+def _ipc_objects() -> list[str]:
+    """System V IPC objects in this parent's namespace ("shm 3", ...)."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                found += [f"{kind} {line.split()[1]}" for line in table.readlines()[1:]]
+        except OSError:
+            continue
+    return found
+
+
+def _ipc_bytes() -> int:
+    """Memory held by System V shared memory (resident or swapped) and message queues."""
+    total = 0
+    for kind, columns in (("shm", ("rss", "swap")), ("msg", ("cbytes",))):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                header, *rows = [line.split() for line in table]
+        except OSError:
+            continue
+        at = [header.index(c) for c in columns if c in header]
+        total += sum(int(row[i]) for row in rows for i in at if row[i].isdigit())
+    return total
 
 
 def _warm_up() -> dict:

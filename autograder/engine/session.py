@@ -2,12 +2,14 @@
 
 `execute` sends one request and collects its outputs under a byte budget. On its deadline it
 interrupts the kernel; a kernel that does not answer the interrupt within `interrupt_grace` is
-`stuck` and must be restarted by the caller. It watches that the process is alive and under
-its memory limit, and kills it when it is not.
+`stuck` and must be restarted by the caller. A thread of its own watches that the process is
+alive and under its memory limit, and kills it when it is not, however many messages it sends;
+so does a kernel that sends more than its share of bytes, kept or not.
 """
 import hmac
 import json
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from queue import Empty
@@ -17,6 +19,7 @@ import zmq
 from ..sandbox import kernel_limits
 
 WATCH_EVERY = 0.2  # seconds between looks at the process (alive? memory?)
+SENT_PER_KEPT = 64  # a kernel may send this many bytes per byte of output a notebook keeps, then it is stopped
 MAX_TRACEBACK_LINES = 60
 MAX_LINE = 2_000
 STUCK = "did not stop when interrupted"
@@ -110,6 +113,9 @@ class Session:
         self.stuck = False
         self.output_used = 0
         self.death = ""
+        self.received = 0  # bytes the kernel sent
+        self._dying = threading.Lock()
+        self._watcher, self._unwatch, self._monitors = None, threading.Event(), []
 
     def __enter__(self):
         self.start()
@@ -125,10 +131,19 @@ class Session:
                                                            2 * self.limits.notebook_timeout + 60, gpu,
                                                            self.engine.sandbox.enabled))
         self.kc = self.kernel.client
-        self.stuck, self.death = False, ""
+        self.stuck, self.death, self.received = False, "", 0
         self._wait_for_ready(self.limits.startup_timeout)
+        self._start_watch()
 
     def shutdown(self) -> None:
+        if self._watcher is not None:
+            self._unwatch.set()
+            self._watcher.join()
+            self._watcher = None
+        for socket, monitor in self._monitors:
+            socket.disable_monitor()
+            monitor.close(linger=0)
+        self._monitors = []
         if self.kernel is not None:
             self.kernel.shutdown()
         self.kernel = self.kc = None
@@ -173,7 +188,7 @@ class Session:
         msg_id = sent or self.send(code, silent, user_expressions, metadata)
         outputs = Outputs(self.limits.max_cell_output, self.limits.max_notebook_output - self.output_used)
         reply, idle, timed_out = None, False, False
-        deadline, next_watch = started + timeout, started + WATCH_EVERY
+        deadline = started + timeout
         while reply is None or not idle:
             now = time.monotonic()
             if now >= deadline:
@@ -184,11 +199,9 @@ class Session:
                     return self._done(started, "timeout", outputs, None, STUCK)
                 timed_out, deadline = True, now + self.limits.interrupt_grace
                 self.kernel.interrupt()
-            if now >= next_watch:
-                next_watch = now + WATCH_EVERY
-                if not self._watch():
-                    return self._done(started, "died", outputs, None, self.death)
-            ready = self._wait(min(deadline, next_watch) - now)
+            if self.death:  # stopped by the watch or the byte count, or dead
+                return self._done(started, "died", outputs, None, self.death)
+            ready = self._wait(min(deadline, now + WATCH_EVERY) - now)
             if self.kc.iopub_channel.socket in ready:
                 idle = self._drain_iopub(msg_id, outputs) or idle
             if reply is None and self.kc.shell_channel.socket in ready:
@@ -212,10 +225,11 @@ class Session:
         return Reply(status, items, content, time.monotonic() - started, note, outputs.dropped)
 
     def _drain_iopub(self, msg_id: str, outputs: Outputs) -> bool:
-        """Take every waiting iopub message; True once the request's `idle` status arrived."""
-        idle, channel = False, self.kc.iopub_channel
-        while channel.msg_ready():
-            msg = _receive(channel)
+        """Take the waiting iopub messages, for WATCH_EVERY at most (a flood never ends: the caller
+        looks at its deadline in between); True once the request's `idle` status arrived."""
+        idle, channel, until = False, self.kc.iopub_channel, time.monotonic() + WATCH_EVERY
+        while not self.death and time.monotonic() < until and channel.msg_ready():
+            msg = self._take(channel)
             if msg["parent_header"].get("msg_id") == msg_id:
                 if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                     idle = True
@@ -224,37 +238,79 @@ class Session:
         return idle
 
     def _shell_reply(self, msg_id: str, timeout: float = 0) -> dict | None:
-        channel = self.kc.shell_channel
-        while channel.socket.poll(int(timeout * 1000)):
-            msg = _receive(channel)
+        channel, until = self.kc.shell_channel, time.monotonic() + timeout + WATCH_EVERY
+        while not self.death and time.monotonic() < until and channel.socket.poll(int(timeout * 1000)):
+            msg = self._take(channel)
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
         return None
 
+    def _take(self, channel) -> dict:
+        """One message, counted: a kernel that sends more than its share (kept or not) is stopped."""
+        msg = _receive(channel)
+        self.received += msg["size"]
+        if self.received > SENT_PER_KEPT * self.limits.max_notebook_output:
+            self._stop(f"the kernel sent more than {SENT_PER_KEPT * self.limits.max_notebook_output >> 20} MiB "
+                       "of output and was stopped")
+        return msg
+
+    def _start_watch(self) -> None:
+        """The watch thread, and monitors of the shell and iopub connections (each on an address of
+        its own: pyzmq's default one is named after a descriptor number, which later sockets reuse)."""
+        self._unwatch = threading.Event()
+        self._monitors = [(socket, socket.get_monitor_socket(zmq.EVENT_DISCONNECTED,
+                                                             f"inproc://watch-{id(socket)}-{time.monotonic_ns()}"))
+                          for socket in (self.kc.shell_channel.socket, self.kc.iopub_channel.socket)]
+        self._watcher = threading.Thread(target=self._watch_loop, args=(self._unwatch, self._monitors),
+                                         name="kernel-watch", daemon=True)
+        self._watcher.start()
+
+    def _watch_loop(self, unwatch: threading.Event, monitors: list) -> None:
+        """_watch every WATCH_EVERY; and a connection that zmq dropped (it drops a kernel's message
+        over MAXMSGSIZE, and with it the connection, for good) while the kernel lives on stops it."""
+        broken = False
+        while not unwatch.wait(WATCH_EVERY) and self._watch():
+            if broken:
+                limit = self.kc.iopub_channel.socket.getsockopt(zmq.MAXMSGSIZE)
+                self._stop("the kernel's connection to the grader broke" + (
+                    f" (a message over {limit >> 20} MiB is refused)" if limit > 0 else "") + " and it was stopped")
+                return
+            broken = any(monitor.poll(0) for _, monitor in monitors)
+
     def _watch(self) -> bool:
         """Is the kernel alive and within its memory limit? Kills it when it is over."""
+        if self.death:
+            return False
         alive, code, memory = self.kernel.poll()
         if not alive:
-            self.death = self.kernel.gone or _death_words(code)
+            self._stop(self.kernel.gone or _death_words(code), kill=False)
             return False
         if memory > self.limits.memory_limit_mb * 2**20:
-            self.kernel.kill()
-            self.death = f"the kernel used more than {self.limits.memory_limit_mb} MiB of memory and was stopped"
+            self._stop(f"the kernel used more than {self.limits.memory_limit_mb} MiB of memory and was stopped")
             return False
         return True
+
+    def _stop(self, words: str, kill: bool = True) -> None:
+        """The kernel's death, in words; the first one given stands (the watch runs in a thread of its own)."""
+        with self._dying:
+            if not self.death:
+                if kill:
+                    self.kernel.kill()
+                self.death = words
 
 
 def _receive(channel) -> dict:
     """One message from a channel, its signature checked as jupyter_client does, but with its
     header's dates left as text: jupyter_client's own parsing costs more than the message."""
     session = channel.session
-    _, parts = session.feed_identities(channel.socket.recv_multipart())
+    frames = channel.socket.recv_multipart()
+    _, parts = session.feed_identities(frames)
     if session.auth is not None and not hmac.compare_digest(parts[0], session.sign(parts[1:5])):
         raise ValueError("a message from the kernel had an invalid signature")
     header = json.loads(parts[1])
     return {"header": header, "msg_id": header["msg_id"], "msg_type": header["msg_type"],
             "parent_header": json.loads(parts[2]), "metadata": json.loads(parts[3]),
-            "content": json.loads(parts[4]), "buffers": parts[5:]}
+            "content": json.loads(parts[4]), "buffers": parts[5:], "size": sum(map(len, frames))}
 
 
 def _death_words(code) -> str:

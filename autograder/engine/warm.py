@@ -31,6 +31,9 @@ FORKSERVER_INSIDE = "/opt/autograder/forkserver.py"
 REQUEST_TIMEOUT = 15.0
 REAP_TIMEOUT = 30.0
 IPC_BYTES = 16 * 2**20
+# The largest message the grader takes from a kernel: zmq drops the connection of a kernel that
+# sends a bigger one before reading it (the kernel's own prints are sent in smaller pieces).
+MAX_MESSAGE_BYTES = 16 * 2**20
 PARENT_GONE = "the grading sandbox stopped while this submission ran"
 
 
@@ -54,6 +57,7 @@ class WarmEngine:
         # 100 ms by default, which would be most of a kernel's start-up.
         self.context = zmq.Context()
         self.context.setsockopt(zmq.RECONNECT_IVL, 2)
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # on every socket, set before it connects
 
     def start(self, env: dict, arguments, limits: dict) -> "ForkedKernel":
         """A new kernel: `env` added to its environment, `arguments` to its command line (IPKernelApp's)."""
@@ -141,23 +145,27 @@ class WarmParent:
         self._from_parent, from_parent_w = os.pipe()
         program = [python, FORKSERVER_INSIDE if self.sandboxed else str(FORKSERVER), str(to_parent_r),
                    str(from_parent_w)]
-        if self.sandboxed:
-            argv = sandboxing.wrap(program, python, self.ipc_dir, gpu_devices=gpu)
-            argv[-len(program):-len(program)] = ["--ro-bind", str(FORKSERVER), FORKSERVER_INSIDE]
+        if self.sandboxed:  # (bwrap gets no environment: its own is readable inside, as /proc/1/environ)
+            argv, fds = sandboxing.wrap(program, python, self.ipc_dir, gpu_devices=gpu,
+                                        files={FORKSERVER_INSIDE: FORKSERVER.read_bytes()})
         else:
-            argv = program
+            argv, fds = program, []
         self.log_path = os.path.join(self.folder, "parent.log")
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                                            pass_fds=(to_parent_r, from_parent_w), close_fds=True,
-                                            env=None if self.sandboxed else _plain_env())
-        os.close(to_parent_r)
-        os.close(from_parent_w)
+        try:
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                                pass_fds=(to_parent_r, from_parent_w, *fds), close_fds=True,
+                                                env={} if self.sandboxed else _plain_env())
+        finally:
+            for fd in (to_parent_r, from_parent_w, *fds):
+                os.close(fd)
+        self._lock = threading.Lock()  # requests come from the session's thread and its watch
         self._buffer = b""
         self.startup_timeout, self.info = startup_timeout, None
         # Bound read-only inside a wiped folder (a Python below /tmp): left alone by the wipe.
         keep = [f for f in sandboxing.python_folders(python) if self.sandboxed and f.startswith(f"{tmp}/")]
-        self._send({"scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside], "keep": keep})
+        self._send({"scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside], "keep": keep,
+                    "own_ipc": self.sandboxed, "max_message": MAX_MESSAGE_BYTES})
 
     def ready(self) -> dict:
         """Wait for the parent's imports (once); what it runs: python, torch, numpy."""
@@ -175,9 +183,10 @@ class WarmParent:
         stuck, dead, or unable to wipe) is broken: it is killed, with its whole sandbox, and
         replaced on the next submission."""
         try:
-            self.ready()
-            self._send(message)
-            answer = self._receive(timeout)
+            with self._lock:
+                self.ready()
+                self._send(message)
+                answer = self._receive(timeout)
         except EngineError:
             self.kill()
             raise
