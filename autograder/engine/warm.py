@@ -74,6 +74,7 @@ class WarmEngine:
         if self._trusted is None:
             self._trusted = WarmEngine(self.python, sandboxing.Sandbox("none", "the referee runs trusted code only"),
                                        self.gpu, self.startup_timeout)
+            self._trusted._trusted = self._trusted  # its own referees' engine is itself: it never makes one
         return self._trusted
 
     def prepare(self, count: int) -> None:
@@ -81,7 +82,8 @@ class WarmEngine:
         (Started from the calling thread: bwrap's --die-with-parent follows the thread that forks it.)"""
         for _ in range(count - self._idle.qsize()):
             self._idle.put(self._new_parent())
-        self.trusted.prepare(count)
+        if self.trusted is not self:  # a referees' engine is its own
+            self.trusted.prepare(count)
 
     def close(self) -> None:
         with self._lock:
@@ -89,7 +91,7 @@ class WarmEngine:
             parents, self._parents = self._parents, []
         for parent in parents:
             parent.close()
-        if self._trusted is not None:
+        if self._trusted not in (None, self):
             self._trusted.close()
         self.context.destroy(linger=0)
 
