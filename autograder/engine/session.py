@@ -127,9 +127,9 @@ class Session:
     def start(self) -> None:
         env = {**self.env, "NBGRADER_EXECUTION": "autograde"}
         gpu = bool(env.get("CUDA_VISIBLE_DEVICES"))
-        self.kernel = self.engine.start(env, KERNEL_ARGUMENTS, kernel_limits(self.limits.memory_limit_mb,
-                                                           2 * self.limits.notebook_timeout + 60, gpu,
-                                                           self.engine.sandbox.enabled))
+        limits = kernel_limits(self.limits.memory_limit_mb, 2 * self.limits.notebook_timeout + 60, gpu,
+                               self.engine.sandbox.enabled)
+        self.kernel = self.engine.start(env, KERNEL_ARGUMENTS, {**limits, "sent": self._most_sent})
         self.kc = self.kernel.client
         self.stuck, self.death, self.received = False, "", 0
         self._wait_for_ready(self.limits.startup_timeout)
@@ -245,14 +245,21 @@ class Session:
                 return msg
         return None
 
+    @property
+    def _most_sent(self) -> int:
+        return SENT_PER_KEPT * self.limits.max_notebook_output
+
     def _take(self, channel) -> dict:
-        """One message, counted: a kernel that sends more than its share (kept or not) is stopped."""
+        """One message, counted: a kernel that sends more than its share (kept or not) is stopped.
+        (The warm engine counts bytes before zmq even reads them: kernel.sent, which the watch reads.)"""
         msg = _receive(channel)
         self.received += msg["size"]
-        if self.received > SENT_PER_KEPT * self.limits.max_notebook_output:
-            self._stop(f"the kernel sent more than {SENT_PER_KEPT * self.limits.max_notebook_output >> 20} MiB "
-                       "of output and was stopped")
+        if self.received > self._most_sent:
+            self._stop_sender()
         return msg
+
+    def _stop_sender(self) -> None:
+        self._stop(f"the kernel sent more than {self._most_sent >> 20} MiB of output and was stopped")
 
     def _start_watch(self) -> None:
         """The watch thread, and monitors of the shell and iopub connections (each on an address of
@@ -287,6 +294,9 @@ class Session:
             return False
         if memory > self.limits.memory_limit_mb * 2**20:
             self._stop(f"the kernel used more than {self.limits.memory_limit_mb} MiB of memory and was stopped")
+            return False
+        if getattr(self.kernel, "sent", 0) > self._most_sent:
+            self._stop_sender()
             return False
         return True
 

@@ -3,7 +3,7 @@
 Each worker holds one `WarmParent`: `forkserver.py` running in its own sandbox (sandbox.py),
 driven over two pipes. A kernel is forked from it per submission, under a uid of its own when
 the grader is root, and talked to over ipc sockets in a folder shared with the sandbox, as any
-Jupyter kernel is. When the kernel is done,
+Jupyter kernel is, through a relay that counts what it sends (relay.py). When the kernel is done,
 the parent ends every process the submission started and wipes what it wrote. A parent that
 dies is replaced by a new one on the next submission; it never runs student code itself.
 """
@@ -25,6 +25,7 @@ import zmq
 from jupyter_client.blocking import BlockingKernelClient
 
 from .. import sandbox as sandboxing
+from .relay import Relay
 
 FORKSERVER = Path(__file__).with_name("forkserver.py")
 FORKSERVER_INSIDE = "/opt/autograder/forkserver.py"
@@ -255,7 +256,10 @@ class ForkedKernel:
     """One single-use kernel forked from a warm parent, with a client connected over ipc."""
 
     def __init__(self, engine: WarmEngine, parent: WarmParent, env: dict, arguments, limits: dict):
+        """`limits`: the kernel's rlimits, and "sent": bytes it may send before it is read no more."""
         self.engine, self.parent = engine, parent
+        limits = dict(limits)
+        most_sent = limits.pop("sent", None)
         self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
         key = secrets.token_hex(16)
         uid, gid = sandboxing.kernel_user() if parent.sandboxed else (None, None)
@@ -270,9 +274,18 @@ class ForkedKernel:
                                   arguments=list(arguments), limits=limits, uid=uid, gid=gid,
                                   home=f"home-{secrets.token_hex(4)}")["pid"]
         self.gone = ""
+        relayed = os.path.join(parent.folder, f"r{secrets.token_hex(4)}")  # outside the sandbox
+        self.relay = Relay({f"{relayed}-{ports[name]}": f"{parent.ipc_dir}/k-{ports[name]}"
+                            for name in ("shell_port", "iopub_port", "stdin_port", "control_port")})
+        self.relay.limit = most_sent
         self.client = BlockingKernelClient(context=engine.context)
-        self.client.load_connection_info({**connection, "ip": f"{parent.ipc_dir}/k"})
+        self.client.load_connection_info({**connection, "ip": relayed})
         self.client.start_channels(hb=False)
+
+    @property
+    def sent(self) -> int:
+        """Bytes the kernel has sent the grader, counted before zmq read them."""
+        return self.relay.received
 
     def shared_folder(self) -> tuple[str, str]:
         """(grader's path, kernel's path) of a folder both sides see: the kernel's sockets' folder."""
@@ -304,6 +317,7 @@ class ForkedKernel:
         if self.engine.measure_memory:
             self.engine.peak_unique_memory = max(self.engine.peak_unique_memory, self._unique_memory())
         self.client.stop_channels()
+        self.relay.close()
         self._ask(op="reap", timeout=REAP_TIMEOUT)
         self.engine._give_back(self.parent)
 
