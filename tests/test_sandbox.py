@@ -685,10 +685,24 @@ for fd in map(int, os.listdir("/proc/self/fd")):
             assert log.stat().st_size == size, (log, size, log.stat().st_size)
 
 
+I386_CLONE = """
+import ctypes, mmap, os, signal
+# clone(CLONE_NEWUSER | SIGCHLD) as an i386 system call (int 0x80) from this 64-bit process
+code = bytes([0x53, 0xB8, 120, 0, 0, 0, 0xBB]) + (0x10000000 | signal.SIGCHLD).to_bytes(4, "little") + bytes([
+    0x31, 0xC9, 0x31, 0xD2, 0x31, 0xF6, 0x31, 0xFF, 0xCD, 0x80, 0x5B, 0xC3])
+page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(code)
+rc = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))()
+if rc == 0:
+    os._exit(0)
+print("allowed" if rc > 0 else os.strerror(-rc))
+"""
+
+
 def test_no_nested_namespaces(engine):
     with kernel(engine) as session:
-        result = probe(session, """
-import ctypes, os, shutil, signal, subprocess, threading
+        result = probe(session, f"""
+import ctypes, os, shutil, signal, subprocess, sys, threading
 CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -717,11 +731,15 @@ clone, clone3 = (56, 435) if x86 else (220, 435)
 result["clone"] = forked(libc.syscall(clone, CLONE_NEWUSER | signal.SIGCHLD, 0, 0, 0, 0))
 arguments = (ctypes.c_uint64 * 11)(CLONE_NEWUSER, 0, 0, 0, signal.SIGCHLD)  # struct clone_args
 result["clone3"] = forked(libc.syscall(clone3, arguments, ctypes.sizeof(arguments)))
+if x86:  # the same call through the other ABIs of x86_64: x32, and i386 (in a process of its own: it may crash)
+    result["clone x32"] = forked(libc.syscall(0x40000000 | clone, CLONE_NEWUSER | signal.SIGCHLD, 0, 0, 0, 0))
+    result["clone i386"] = subprocess.run([sys.executable, "-c", {I386_CLONE!r}], capture_output=True,
+                                          text=True).stdout.strip() or "crashed"
 threading.Thread(target=lambda: result.__setitem__("thread", "ran")).start()
 result["fork"] = subprocess.run(["true"]).returncode
 """)
-    for name in ("unshare user", "unshare mount", "unshare net", "setns", "clone", "clone3"):
-        assert result[name] != "allowed", (name, result)
+    for name in ("unshare user", "unshare mount", "unshare net", "setns", "clone", "clone3", "clone x32", "clone i386"):
+        assert result.get(name) != "allowed", (name, result)
     assert result["unshare"] in (None, 1) and result["bwrap"] in (None, 1), result
     assert result["thread"] == "ran" and result["fork"] == 0, result  # threads and processes still start
 
