@@ -141,7 +141,8 @@ def test_a_hidden_tests_source_never_reaches_the_students_code_or_any_message(gr
     for name in CASES:
         for test in results(graded, name)["tests"]:
             for line in ag_assignment.secret_lines:
-                assert line not in test["output"], (name, test["name"], line)
+                if not any(line in spec.visible_source for spec in ag_assignment.cells):  # part of a line students have
+                    assert line not in test["output"], (name, test["name"], line)
             assert "[a line of a hidden test]" not in test["output"], "nothing to redact: no test ran where code could read it"
             spec = ag_assignment.cell(test["name"])
             if spec.hidden:

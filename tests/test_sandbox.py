@@ -892,3 +892,14 @@ def test_a_giant_message_never_reaches_the_graders_memory(engine, giant):
     assert peak - before < 32 * 2**20, f"the grader grew by {(peak - before) >> 20} MiB"
     assert reply.status == "died" and stopped in reply.note and reply.seconds < 20, (reply.status, reply.note)
     works(engine)
+
+
+def test_a_signed_but_malformed_message_stops_the_kernel_not_the_grader(engine):
+    """A kernel holds its own key: what it signs may still be junk, and only it pays for that."""
+    code = ("k = get_ipython().kernel\nframes = [b'{not json', b'{}', b'{}', b'{}']\n"
+            "signature = k.session.sign(frames)\n"
+            "k.iopub_thread.socket.send_multipart([b'<IDS|MSG>', signature if isinstance(signature, bytes) "
+            "else signature.encode(), *frames])\nimport time\ntime.sleep(5)\n")
+    with kernel(engine) as session:
+        reply = session.execute(code, 10)
+        assert reply.status == "died" and "malformed" in session.death

@@ -252,7 +252,11 @@ class Session:
     def _take(self, channel) -> dict:
         """One message, counted: a kernel that sends more than its share (kept or not) is stopped.
         (The warm engine counts bytes before zmq even reads them: kernel.sent, which the watch reads.)"""
-        msg = _receive(channel)
+        try:
+            msg = _receive(channel)
+        except (ValueError, KeyError, TypeError, IndexError):  # unsigned, not JSON, missing fields
+            self._stop("the kernel sent a malformed message and was stopped")
+            return {"header": {}, "msg_type": "", "parent_header": {}, "content": {}, "size": 0}
         self.received += msg["size"]
         if self.received > self._most_sent:
             self._stop_sender()
