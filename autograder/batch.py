@@ -65,10 +65,12 @@ class Job:
 
 def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits: Limits | None = None,
               options: Options | None = None, notebook_id: str | None = None, stream=sys.stderr,
-              gpus: list[str] | None = None, stats: dict | None = None, only_gpu_command: str | None = None) -> dict:
+              gpus: list[str] | None = None, stats: dict | None = None, only_gpu_command: str | None = None,
+              engine=None) -> dict:
     """Grade every submission under `submissions_path`; return {student_id: results dict}.
     `stats`, if given, receives figures about a local run: the engine and its peak kernel memory.
-    `only_gpu_command`: what finishes provisional results, for the report."""
+    `only_gpu_command`: what finishes provisional results, for the report. `engine`: for a local
+    run, an engine the caller opened (for `gpus`, and closes) instead of one of the run's own."""
     limits, options = limits or Limits(), options or Options()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -80,8 +82,8 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             _locked(Path(coursedir.root) / ".autograder-gradebook.lock",
                     f"another grading run is writing to the gradebook of {coursedir.root}"):
         remove_partials(out)
-        # The class is found before any kernel starts: a run with nothing to grade starts none, and a
-        # small class starts no more warm parents than it has notebooks.
+        # The class is found before the workers' kernels start: a small class starts no more warm
+        # parents than it has notebooks.
         try:
             assignment = assignment_module.load(coursedir, assignment_id, notebook_id)
             found = survey(submissions_path, assignment_id, assignment.notebook_id)
@@ -94,7 +96,7 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             runner = ClusterRunner(options.scheduler, WorkerSetup(options.engine, limits.kernel_name,
                                                                   options.require_sandbox))
         else:
-            runner = LocalRunner(options, limits, visible_gpus() if gpus is None else gpus, stats)
+            runner = LocalRunner(options, limits, visible_gpus() if gpus is None else gpus, stats, engine)
         try:
             runner.open(len(found.submissions))
         except (EngineError, ClusterError) as error:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import results as R
 from .engine import kernelspec as kernel
-from .engine import ENGINES, open_engine
+from .engine import ENGINES, EngineError, open_engine
 from .executors import cluster
 from .course import CONFIG_FILE, course_id, read_config
 from .engine.session import Limits
@@ -163,10 +163,27 @@ def grade(args, argv) -> int:
     except ArgumentProblem as problem:
         print(f"autograder: {problem}", file=sys.stderr)
         return 2
-    from .batch import BatchError, Options, grade_all, provisional_count  # nbgrader: seconds to import
     limits = Limits(kernel_name=args.kernel or kernel.grader_kernel(course_id(args.course)),
                     cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
+    gpus, engine = None, None
+    if not args.scheduler:  # the first warm parent imports torch while this process imports the rest
+        from .executors.gpus import visible_gpus
+        gpus = visible_gpus()
+        try:
+            engine = open_engine(args.engine, limits.kernel_name, gpu=bool(gpus), require_sandbox=args.require_sandbox)
+            engine.prepare(1)
+        except EngineError:  # said by the run's own start, in its words
+            engine = None
+    try:
+        return _grade(args, argv, limits, gpus, engine)
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def _grade(args, argv, limits: Limits, gpus, engine) -> int:
+    from .batch import BatchError, Options, grade_all, provisional_count  # nbgrader: a second to import
     options = Options(regrade=args.regrade, require_gpu=args.require_gpu, only_gpu=args.only_gpu,
                       workers=args.workers, engine=args.engine, require_sandbox=args.require_sandbox,
                       kernels_per_gpu=args.kernels_per_gpu, scheduler=args.scheduler, record=args.record)
@@ -174,7 +191,7 @@ def grade(args, argv) -> int:
     follow_up = f"{shlex.quote(interpreter())} -m autograder {shlex.join(again)}"
     try:
         everyone = grade_all(args.course, args.assignment, args.submissions, args.out, limits, options,
-                             notebook_id=args.notebook, only_gpu_command=follow_up)
+                             notebook_id=args.notebook, only_gpu_command=follow_up, gpus=gpus, engine=engine)
     except (BatchError, cluster.ClusterError) as error:
         print(f"autograder: {error}; what was graded is recorded, run the same command again to finish"
               if isinstance(error, cluster.ClusterError) else f"autograder: {error}", file=sys.stderr)

@@ -2,6 +2,13 @@
 
 The real lesson08 source is released into a temporary course (its own gradebook.db), so the
 tests never touch the working tree's gradebook and can run beside other work.
+
+What several test files compare against is graded once per session:
+    warm_engine()      one warm engine (its parents import torch once)
+    nbgrader_release   the course released by real `nbgrader generate_assignment`
+    nbgrader_scores    real `nbgrader autograde` of the mutants' class and two samples
+    samples_graded     `python -m autograder grade` of the samples, recorded in ag_course
+    warm_class         the engines' class (samples, references, every mutant) graded on the warm engine
 """
 import atexit
 import os
@@ -12,7 +19,9 @@ import sys
 import nbformat
 import pytest
 
-from course import ROOT, bin_path, copy_course, fill_in, reference_answers
+from course import (ROOT, autograde_in_parallel, bin_path, copy_course, fill_in, read, reference_answers,
+                    scratch_course)
+from mutants import GPU_SKIPPER, MUTANTS, NOISY_WRAPPER
 
 SAMPLES = ROOT / "samples" / "lesson08"
 FAST = dict(kernel_name="pytorch-course-grader", cell_timeout=6.0, notebook_timeout=60.0, interrupt_grace=2.0)  # margin for a loaded 2-core CI
@@ -94,3 +103,82 @@ def by_name(results: dict) -> dict:
 
 def outcomes(results: dict) -> dict:
     return {t["name"]: t["extra_data"]["outcome"] for t in results["tests"]}
+
+
+def noisy_answers() -> dict:
+    """The reference answers, each function wrapped to print, warn and log on every call."""
+    reference = reference_answers()
+    return {**reference, **{name: code + NOISY_WRAPPER.format(name=name) for name, code in reference.items()
+                            if code.startswith("def ")}}
+
+
+def mutant_class() -> dict:
+    """{student: notebook}: the reference, the noisy reference, the GPU skipper and every mutant
+    (the release filled in), what the hidden tests' strength is checked on."""
+    reference = reference_answers()
+    graded = {"reference": fill_in(reference), "noisy_reference": fill_in(noisy_answers()),
+              "gpu_skipper": fill_in({**reference, "shares_memory": reference["shares_memory"] + GPU_SKIPPER})}
+    for mutant in MUTANTS:
+        graded[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
+    return graded
+
+
+NBGRADER_SAMPLES = ("alice", "bob")  # the samples whose scores test_batch compares with nbgrader's
+# The samples' runs: carol's endless loop, and the two tests that call it, each run this long.
+SAMPLES_CELL_TIMEOUT = 3
+
+
+@pytest.fixture(scope="session")
+def nbgrader_release(tmp_path_factory):
+    """A scratch course released by real `nbgrader generate_assignment` (left as released)."""
+    return scratch_course(tmp_path_factory.mktemp("nbgrader-release"))
+
+
+@pytest.fixture(scope="session")
+def nbgrader_scores(nbgrader_release, tmp_path_factory):
+    """{student: {grade_id: auto score}} from real `nbgrader autograde` (two runs at once, each in a
+    copy of nbgrader_release): the mutants' class, and the samples NBGRADER_SAMPLES by their names."""
+    notebooks = {**mutant_class(), **{student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}}
+    return autograde_in_parallel(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"))
+
+
+@pytest.fixture(scope="session")
+def samples_graded(ag_course, tmp_path_factory):
+    """(course root, out, the finished process, {results.json path: bytes}): the samples graded by
+    `python -m autograder grade ... --record` (SAMPLES_CELL_TIMEOUT) into ag_course, as `make demo` does."""
+    root = ag_course[0]
+    out = tmp_path_factory.mktemp("demo-out")
+    first = run_autograder(*grade_args(root, SAMPLES, out, "--record", cell_timeout=SAMPLES_CELL_TIMEOUT), cwd=root,
+                           timeout=300)
+    assert first.returncode == 0, first.stderr
+    snapshot = {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")}
+    return root, out, first, snapshot
+
+
+def engines_class(folder) -> dict:
+    """The class the engines are compared on, written to `folder`: the samples (correct, half right,
+    endless loop, cheating, corrupted), the reference, the noisy reference and every mutant."""
+    folder.mkdir()
+    for sample in SAMPLES.glob("*.ipynb"):
+        (folder / sample.name).write_bytes(sample.read_bytes())
+    reference = reference_answers()
+    notebooks = {"reference": fill_in(reference), "noisy_reference": fill_in(noisy_answers())}
+    for mutant in MUTANTS:
+        notebooks[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
+    for name, nb in notebooks.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def warm_class(tmp_path_factory):
+    """(class folder, {student: results}): engines_class graded by grade_all on the session's warm
+    engine, 2 workers, FAST limits, as a trial run in a scratch course."""
+    from autograder.batch import Options, grade_all
+    from autograder.engine.session import Limits
+    scratch = tmp_path_factory.mktemp("warm-class")
+    folder = engines_class(scratch / "class")
+    course = copy_course(scratch / "course")
+    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST), Options(engine="warm", workers=2),
+                       stream=open(os.devnull, "w"), engine=warm_engine())
+    return folder, graded

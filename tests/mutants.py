@@ -161,3 +161,8 @@ def {name}(*args, **kwargs):
     logging.getLogger("student").warning("{name}: a log line")
     return _quiet_{name}(*args, **kwargs)
 '''
+
+# Appended to an answer: claims nbgrader is validating, and makes every GPU test skip itself.
+GPU_SKIPPER = ('\n\nimport os\nos.environ["NBGRADER_EXECUTION"] = "validate"\n'
+               'can_run_gpu_test = lambda test_name: False\n')
+

@@ -7,7 +7,7 @@ import torch
 from nbgrader.validator import Validator
 
 from course import (ASSIGNMENT, RELEASE, SOURCE, gpu_test_ids, grade_cells, nbgrader_meta, read,
-                    reference_answers, scratch_course)
+                    reference_answers)
 
 FUNCTIONS = ("shares_memory", "numpy_to_tensor_shared", "numpy_to_tensor_copy",
              "to_numpy", "predict_numpy", "numpy_error")
@@ -50,9 +50,8 @@ def test_written_answer_is_graded_by_hand():
     assert nbgrader_meta(written)["solution"] and nbgrader_meta(written)["grade"]
 
 
-def test_release_is_byte_identical_to_a_fresh_generate(tmp_path):
-    course = scratch_course(tmp_path)
-    fresh = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+def test_release_is_byte_identical_to_a_fresh_generate(nbgrader_release):
+    fresh = nbgrader_release / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"  # generated this session
     assert fresh.read_bytes() == RELEASE.read_bytes(), (
         "release/ is stale: run `make release` and commit the result")
 

@@ -14,19 +14,21 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder_fixtures import SAMPLES, autograder_command, grade_args, interruptible, run_autograder
-from course import autograde, bin_path, copy_course, scratch_course
+from autograder_fixtures import (SAMPLES, SAMPLES_CELL_TIMEOUT, autograder_command, grade_args, interruptible,
+                                 run_autograder)
+from course import bin_path, copy_course
 
 pytestmark = pytest.mark.slow
 STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
 
 
 def command(root, submissions, out, *extra):
-    return autograder_command(*grade_args(root, submissions, out, *extra, cell_timeout=5))
+    return autograder_command(*grade_args(root, submissions, out, *extra, cell_timeout=SAMPLES_CELL_TIMEOUT))
 
 
 def run(root, submissions, out, *extra):
-    return run_autograder(*grade_args(root, submissions, out, *extra, cell_timeout=5), cwd=root, timeout=300)
+    return run_autograder(*grade_args(root, submissions, out, *extra, cell_timeout=SAMPLES_CELL_TIMEOUT), cwd=root,
+                          timeout=300)
 
 
 def load(out, student):
@@ -42,13 +44,10 @@ def comparable(results):
 
 
 @pytest.fixture(scope="module")
-def demo(ag_course, tmp_path_factory):
-    root = ag_course[0]
-    out = tmp_path_factory.mktemp("demo-out")
-    first = run(root, SAMPLES, out, "--record")
-    assert first.returncode == 0, first.stderr
-    snapshot = {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")}
-    return root, out, first, snapshot
+def demo(samples_graded):
+    """(course root, out, the run, its results.json files): the samples graded with --record, as
+    `make demo` does (once a session: test_wheelhouse.py compares a node's grades with these)."""
+    return samples_graded
 
 
 def test_every_sample_gets_a_result_and_the_table_is_printed(demo):
@@ -79,7 +78,7 @@ def test_sample_scores_tell_the_students_apart(demo):
     assert "to_numpy_basic" in dave and "points 50" in dave  # restored; its allclose patch never reached a test
     assert {t["name"]: t["score"] for t in load(out, "dave")["tests"]}["predict_numpy_basic"] == 0
     carol = load(out, "carol")
-    assert any("ran past 5 s" in f for f in carol["extra_data"]["flags"])
+    assert any(f"ran past {SAMPLES_CELL_TIMEOUT} s" in f for f in carol["extra_data"]["flags"])
 
 
 def test_grades_csv_has_a_row_for_every_submission(demo):
@@ -121,10 +120,12 @@ def test_results_are_recorded_in_the_gradebook_for_formgrader(demo, ag_assignmen
     assert not (root / "autograded" / "erin").exists()
 
 
-def test_scores_agree_with_nbgrader_autograde(demo, tmp_path):
+def test_scores_agree_with_nbgrader_autograde(demo, nbgrader_scores):
+    """alice and bob as real `nbgrader autograde` scores them (once a session, autograder_fixtures)."""
+    from autograder_fixtures import NBGRADER_SAMPLES
     out = demo[1]
-    students = {s: nbformat.read(SAMPLES / f"{s}.ipynb", as_version=4) for s in ("alice", "bob")}
-    theirs = autograde(scratch_course(tmp_path), students)
+    theirs = {student: nbgrader_scores[student] for student in NBGRADER_SAMPLES}
+    assert set(theirs) == {"alice", "bob"}
     for student, scores in theirs.items():
         ours = {t["name"]: t for t in load(out, student)["tests"]}
         for name, score in scores.items():

@@ -93,23 +93,23 @@ def thirty(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def graded_here(thirty, tmp_path_factory):
-    """The same 30 graded on this machine, the embedded default."""
-    folder = tmp_path_factory.mktemp("here")
-    done = run_autograder(*grade_args(copy_course(folder / "course"), thirty, folder / "out", "--workers", "2",
-                                      cell_timeout=10))
-    assert done.returncode == 0, done.stderr
-    return grades(folder / "out")
+def graded_here(thirty, warm_class):
+    """The same 30 as this machine grades them: each is a notebook of the session's warm grading on
+    this machine (autograder_fixtures.warm_class: the reference and every mutant, graded once)."""
+    _, here = warm_class
+    source = {path.stem: path.stem.split("-", 1)[-1] for path in thirty.glob("*.ipynb")}  # s03-copy_shares: copy_shares
+    return {student: decided(here[name]) for student, name in source.items()}
 
 
 def grades(out: Path) -> dict:
-    """student -> (score, status, each test's (name, score, outcome)): what grading decided."""
-    found = {}
-    for path in out.glob("*/results.json"):
-        results = json.loads(path.read_text())
-        tests = tuple((t["name"], t["score"], t["extra_data"]["outcome"]) for t in results["tests"])
-        found[path.parent.name] = (results["score"], results["extra_data"]["status"], tests)
-    return found
+    """student -> what grading decided, for each results.json under `out`."""
+    return {path.parent.name: decided(json.loads(path.read_text())) for path in out.glob("*/results.json")}
+
+
+def decided(results: dict) -> tuple:
+    """(score, status, each test's (name, score, outcome))."""
+    tests = tuple((t["name"], t["score"], t["extra_data"]["outcome"]) for t in results["tests"])
+    return results["score"], results["extra_data"]["status"], tests
 
 
 def submissions_in_gradebook(course: Path) -> list[str]:

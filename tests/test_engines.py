@@ -1,16 +1,17 @@
 """The warm engine grades exactly as the fresh one: same scores, outcomes, messages and flags on
-the samples (correct, half right, endless loop, cheating, corrupted) and on every mutant."""
+the samples (correct, half right, endless loop, cheating, corrupted), the reference, the noisy
+reference and every mutant."""
 import json
+import os
 import re
 
-import nbformat
 import pytest
 
 from autograder.batch import Options, grade_all
 from autograder.engine.session import Limits
 from autograder_fixtures import FAST, SAMPLES
-from course import copy_course, fill_in, reference_answers
-from mutants import CPU_MUTANTS, GPU_MUTANTS, NOISY_WRAPPER
+from course import copy_course
+from mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
 
@@ -26,29 +27,19 @@ def comparable(results: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """{engine: {student: results}} for the same submissions graded by each engine."""
+def graded(warm_class, tmp_path_factory):
+    """{engine: {student: results}} for the same submissions graded by each engine: the warm
+    engine's grading is the session's (autograder_fixtures.warm_class, the same limits)."""
+    folder, warm = warm_class
     course = copy_course(tmp_path_factory.mktemp("engines"))
-    submissions = course / "class"
-    submissions.mkdir()
-    for sample in SAMPLES.glob("*.ipynb"):
-        (submissions / sample.name).write_bytes(sample.read_bytes())
-    reference = reference_answers()
-    noisy = {name: code + NOISY_WRAPPER.format(name=name) for name, code in reference.items() if code.startswith("def ")}
-    notebooks = {"noisy_reference": fill_in({**reference, **noisy})}
-    for mutant in CPU_MUTANTS + GPU_MUTANTS:
-        notebooks[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
-    for name, nb in notebooks.items():
-        nbformat.write(nb, submissions / f"{name}.ipynb")
-    limits = Limits(**FAST)
-    return {engine: grade_all(course, "lesson08", submissions, course / f"out-{engine}", limits,
-                              Options(engine=engine, workers=2), stream=open("/dev/null", "w"))
-            for engine in ("fresh", "warm")}
+    fresh = grade_all(course, "lesson08", folder, course / "out-fresh", Limits(**FAST),
+                      Options(engine="fresh", workers=2), stream=open(os.devnull, "w"))
+    return {"fresh": fresh, "warm": warm}
 
 
 def test_both_engines_grade_every_submission(graded):
     assert set(graded["warm"]) == set(graded["fresh"])
-    assert len(graded["warm"]) == 5 + 1 + len(CPU_MUTANTS) + len(GPU_MUTANTS)
+    assert len(graded["warm"]) == len(list(SAMPLES.glob("*.ipynb"))) + 2 + len(MUTANTS) == 5 + 2 + len(MUTANTS)
 
 
 def test_the_warm_engine_gives_the_fresh_engines_results(graded):

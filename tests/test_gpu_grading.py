@@ -149,7 +149,12 @@ def test_one_run_at_a_time_per_course_gradebook(ag_course, tmp_path):
 def test_ctrl_c_stops_parallel_workers_at_once_and_a_rerun_finishes(ag_course, tmp_path):
     import signal
     import time
-    slow = submission(predict_numpy="import time\ntime.sleep(25)\n\ndef predict_numpy(model, batch):\n"
+    # The slow cell sleeps until a moment on the clock, 20 s after the test starts: at the Ctrl-C (8 s)
+    # both workers are inside it, with more of it left than the 10 s the run may take to stop; the
+    # rerun's kernels sleep only what is left of it.
+    until = time.time() + 20
+    slow = submission(predict_numpy=f"import time\ntime.sleep(max(0, {until} - time.time()))\n\n"
+                                    "def predict_numpy(model, batch):\n"
                                     "    with torch.no_grad():\n        return model(batch).numpy()")
     folder = write_class(tmp_path / "class", {"slow1": slow, "slow2": slow, "quick": submission()})
     out = tmp_path / "out"

@@ -26,11 +26,13 @@ def test_grading_kernel_is_installed_in_the_course_environment():
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ENGINES)
 def test_probe_runs_in_the_kernel_and_sees_cuda_visible_devices(kind):
-    engine = open_engine(kind, GRADER)
+    from autograder_fixtures import warm_engine
+    engine = warm_engine() if kind == "warm" else open_engine(kind, GRADER)  # warm: the session's
     try:
         info = kernel.probe(engine, env={"CUDA_VISIBLE_DEVICES": "3"})
     finally:
-        engine.close()
+        if kind != "warm":
+            engine.close()
     assert info["cuda_visible_devices"] == "3"
     assert info["torch"] == torch.__version__
     assert info["cuda_available"] is False, "GPU 3 does not exist here, so CUDA is not available"

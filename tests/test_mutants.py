@@ -4,31 +4,19 @@ On CUDA, the GPU mutants are graded in one warm batch instead (test_gpu_grading.
 import pytest
 import torch
 
-from course import fill_in, gpu_test_ids, read, reference_answers, SOURCE, autograde, scratch_course
-from mutants import CPU_MUTANTS, GPU_MUTANTS, NOISY_WRAPPER
+from course import gpu_test_ids, read, SOURCE
+from mutants import CPU_MUTANTS, GPU_MUTANTS
 
 pytestmark = pytest.mark.slow
-# Appended to an answer: claims nbgrader is validating, and makes every GPU test skip itself.
-GPU_SKIPPER = ('\n\nimport os\nos.environ["NBGRADER_EXECUTION"] = "validate"\n'
-               'can_run_gpu_test = lambda test_name: False\n')
 GPU_TESTS = gpu_test_ids(read(SOURCE))
 
 
-def submissions(mutants):
-    reference = reference_answers()
-    noisy = {name: code + NOISY_WRAPPER.format(name=name) for name, code in reference.items()
-             if code.startswith("def ")}
-    graded = {"reference": fill_in(reference), "noisy_reference": fill_in({**reference, **noisy}),
-              "gpu_skipper": fill_in({**reference, "shares_memory": reference["shares_memory"] + GPU_SKIPPER})}
-    for mutant in mutants:
-        graded[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
-    return graded
-
-
 @pytest.fixture(scope="module")
-def scores(tmp_path_factory):
-    course = scratch_course(tmp_path_factory.mktemp("course"))
-    return autograde(course, submissions(CPU_MUTANTS + GPU_MUTANTS))
+def scores(nbgrader_scores):
+    """By real `nbgrader autograde`, once a session (autograder_fixtures.mutant_class): the reference,
+    the noisy reference, the GPU skipper (the shares_memory answer claims nbgrader is validating and
+    makes every GPU test skip itself) and every mutant."""
+    return nbgrader_scores
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,10 @@ from autograder.engine.warm import FORKSERVER_INSIDE, FORKSERVER
 KERNEL = "pytorch-course-grader"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def engine():
+    """One engine for these tests, one parent at a time: a test that kills the parent leaves the
+    engine to replace it, which is what the next test's first kernel then relies on."""
     engine = open_engine("warm", KERNEL)
     yield engine
     engine.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from autograder_fixtures import SAMPLES, grade_args, run_autograder
+from autograder_fixtures import SAMPLES, SAMPLES_CELL_TIMEOUT, grade_args
 from course import ROOT, copy_course
 
 pytestmark = pytest.mark.slow
@@ -112,19 +112,19 @@ def test_doctor_on_the_node_reports_its_kernel_and_the_pin(node):
     assert "course pin:     torch==2.13.0" in report.stdout and "matches" in report.stdout
 
 
-def test_the_node_grades_the_samples_as_the_course_venv_does(node, tmp_path):
-    # a short cell timeout: one sample loops forever; both runs time it out alike
+def test_the_node_grades_the_samples_as_the_course_venv_does(node, samples_graded, tmp_path):
+    """The course venv's grading is the session's (autograder_fixtures.samples_graded), with the same
+    cell timeout: one sample loops forever, and both runs time it out alike."""
     node_venv, _, env, _ = node
     on_node = subprocess.run([node_venv / "bin/python", "-m", "autograder",
                               *map(str, grade_args(copy_course(tmp_path / "node-course"), SAMPLES, tmp_path / "node",
-                                                   cell_timeout=4))],
+                                                   cell_timeout=SAMPLES_CELL_TIMEOUT))],
                              cwd=ROOT, env=env, capture_output=True, text=True)
     assert on_node.returncode == 0, on_node.stderr
-    here = run_autograder(*grade_args(copy_course(tmp_path / "course"), SAMPLES, tmp_path / "here", cell_timeout=4))
-    assert here.returncode == 0, here.stderr
 
     def grades(out):
         rows = csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig"))
         return {row["student_id"]: (row["score"], row["status"]) for row in rows}
-    assert grades(tmp_path / "node") == grades(tmp_path / "here")
+    here = samples_graded[1]
+    assert grades(tmp_path / "node") == grades(here)
     assert len(grades(tmp_path / "node")) == len(list(SAMPLES.glob("*.ipynb")))

@@ -85,7 +85,7 @@ def main(copies: int, profile: bool) -> None:
         course = copy_course(Path(scratch) / "nbgrader")
         _nbgrader(course, "generate_assignment")
         started = time.monotonic()
-        expected = autograde(course, {f"student{i:02d}": notebook for i in range(copies)})
+        expected = autograde(course, {f"student{i:02d}": notebook for i in range(copies)}, plain=True)
         baseline = (time.monotonic() - started) / copies
         print(f"{'':36s} {'workers':>7s} {'s/submission':>12s} {'vs nbgrader':>11s}  scores")
         _row("nbgrader autograde", "", baseline, "", baseline)
@@ -142,7 +142,7 @@ def _scores(results: dict) -> dict:
 
 def _nbgrader(course: Path, *args) -> None:
     from course import nbgrader
-    nbgrader(course, *args, "lesson08")
+    nbgrader(course, *args, "lesson08", plain=True)
 
 
 if __name__ == "__main__":

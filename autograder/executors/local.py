@@ -99,10 +99,12 @@ def _read(path: str) -> str:
 class LocalRunner:
     """Grading on this machine (the default): one engine, `workers` kernels at once, GPU leases."""
 
-    def __init__(self, options, limits, gpus: list[str], stats: dict | None = None):
+    def __init__(self, options, limits, gpus: list[str], stats: dict | None = None, engine=None):
+        """`engine`: one the caller opened already (and closes), e.g. to start its first warm parent
+        while the driver is still importing; else this runner opens and closes its own."""
         self.options, self.limits, self.gpus, self.stats = options, limits, gpus, stats
         self.kernel_name = limits.kernel_name
-        self.engine = None
+        self.engine, self.owns_engine = engine, engine is None
 
     def open(self, submissions: int | None = None) -> None:
         """Check the kernelspec and start the engine, with a warm parent for each worker that
@@ -129,8 +131,9 @@ class LocalRunner:
             self.why = (f"{cpus} core(s){held} at --memory-limit {self.limits.memory_limit_mb} MiB "
                         f"+ {PARENT_MB} MiB each; --workers N to change")
         self.pool = GpuPool(self.gpus, cpu_slots=self.workers, per_gpu=per_gpu)
-        self.engine = open_engine(self.options.engine, self.kernel_name, gpu=bool(self.gpus),
-                                  require_sandbox=self.options.require_sandbox)
+        if self.engine is None:
+            self.engine = open_engine(self.options.engine, self.kernel_name, gpu=bool(self.gpus),
+                                      require_sandbox=self.options.require_sandbox)
         self.engine.measure_memory = self.stats is not None
         self.engine.prepare(min(self.workers, submissions or self.workers))
 
@@ -157,7 +160,8 @@ class LocalRunner:
     def close(self) -> None:
         if self.engine is None:
             return
-        self.engine.close()
+        if self.owns_engine:
+            self.engine.close()
         if self.stats is not None:
             self.stats.update(engine=self.engine.name, sandbox=self.engine.sandbox.kind,
                               peak_unique_memory=self.engine.peak_unique_memory)
