@@ -105,20 +105,6 @@ def _describe(obj, region: int, offset: int, contiguous: bool = False) -> dict:
             "requires_grad": obj.requires_grad, "leaf": obj.is_leaf, "param": isinstance(obj, torch.nn.Parameter)}
 
 
-def modules_in(arguments: list) -> list:
-    """The modules among the arguments, in the order the agent lists them."""
-    found, todo = [], list(arguments)
-    while todo:
-        item = todo.pop(0)
-        if isinstance(item, torch.nn.Module):
-            found.append(item)
-        elif isinstance(item, (list, tuple)):
-            todo[:0] = list(item)
-        elif isinstance(item, dict):
-            todo[:0] = list(item.values())
-    return found
-
-
 class _View:
     """Holds the memory's owners alive for as long as a view on it lives."""
 

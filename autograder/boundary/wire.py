@@ -1,4 +1,5 @@
-"""Framing for the boundary's socket: a length-prefixed JSON header and raw byte frames.
+"""What both sides of the boundary share: the socket's framing (a length-prefixed JSON header and
+raw byte frames), and the order in which they list the modules among a call's arguments.
 
 Sent as source into both kernels (no import of the autograder package there). The receiving
 side bounds everything before it allocates: a header over MAX_HEADER or frames over MAX_FRAMES
@@ -54,3 +55,17 @@ def _exactly(sock, size: int) -> bytearray:
             raise WireError("the other side closed the connection")
         got += n
     return buffer
+
+
+def modules_in(arguments: list, module_class) -> list:
+    """The modules among the arguments (nested in lists, tuples and dicts), in one order for both sides."""
+    found, todo = [], list(arguments)
+    while todo:
+        item = todo.pop(0)
+        if isinstance(item, module_class):
+            found.append(item)
+        elif isinstance(item, (list, tuple)):
+            todo[:0] = list(item)
+        elif isinstance(item, dict):
+            todo[:0] = list(item.values())
+    return found
