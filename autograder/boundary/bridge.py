@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
+
 from ..engine.session import Reply, Session
 
 HERE = Path(__file__).parent
@@ -62,7 +64,7 @@ class Bridge:
         verdict = self.referee.execute(source, timeout, metadata={"boundary": token})
         served = self.student.execute("", self.student.limits.interrupt_grace, sent=serving)
         if keep_output:
-            verdict.outputs = verdict.outputs + [o for o in served.outputs if o.get("output_type") == "stream"]
+            verdict.outputs = verdict.outputs + _streams(served.outputs)
         return verdict, served
 
     def close(self) -> None:
@@ -76,6 +78,17 @@ class Bridge:
             self.scratch = self.scratch or tempfile.mkdtemp(prefix="ag-b-")
             shared = (self.scratch, self.scratch)
         return f"{shared[0]}/{SOCKET}", f"{shared[1]}/{SOCKET}"
+
+
+def _streams(outputs: list) -> list:
+    """What the answer printed while the test called it: stdout, then stderr, each in its order.
+    (Across the two streams the order is the kernel's flush timing, which no two runs share.)"""
+    merged = []
+    for name in ("stdout", "stderr"):
+        text = "".join(o.text for o in outputs if o.get("output_type") == "stream" and o.get("name") == name)
+        if text:
+            merged.append(nbformat.v4.new_output("stream", name=name, text=text))
+    return merged
 
 
 def _module_code(key: str, source: str) -> str:
