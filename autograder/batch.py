@@ -110,7 +110,6 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
 
 def _grade_all(coursedir, assignment, found, out: Path, limits: Limits, options: Options, stream, runner,
                only_gpu_command=None) -> dict:
-    cuda = _check_kernels(limits.kernel_name, runner, options, stream)
     subs = found.submissions
     ignored = [(i.origin, i.reason) for i in found.ignored]
     renamed = [(sub.student_id, sub.origin) for sub in subs if sub.raw_id and sub.raw_id != sub.student_id]
@@ -121,6 +120,7 @@ def _grade_all(coursedir, assignment, found, out: Path, limits: Limits, options:
         raise BatchError(str(error)) from None
     gradebook_path = coursedir.db_url.removeprefix("sqlite:///")
     print(f"{_run_kind(options, gradebook_path, out)}; {runner.describe()}", file=stream)
+    cuda = _check_kernels(limits.kernel_name, runner, options, stream)
     progress = Progress(len(subs), stream)
     with (gradebook.open_gradebook(coursedir) if options.record else nullcontext()) as gb:
         def record(job, graded, reused=False):
@@ -223,8 +223,8 @@ def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bo
 
 
 def _run_kind(options: Options, gradebook_path: str, out: Path) -> str:
-    """The console's first line, before how many kernels grade at once: whether this run changes
-    the course's gradebook."""
+    """The console's first line, before how many kernels grade at once and any warning about the
+    kernels: whether this run changes the course's gradebook."""
     if options.record:
         return (f"recording: results go to {out} and to the gradebook ({gradebook_path}), "
                 "where formgrader and nbgrader export read them")

@@ -102,18 +102,16 @@ class ClusterRunner:
 
     def __init__(self, address: str, setup: WorkerSetup):
         self.address, self.setup, self.client = address, setup, None
-        self.found: dict[str, dict] = {}
 
     def open(self, submissions: int | None = None) -> None:
         self.client = connect(self.address)
 
     def probe(self) -> dict[str, dict]:
-        self.found = probe_workers(self.client, self.setup)
-        return self.found
+        return probe_workers(self.client, self.setup)
 
     def describe(self) -> str:
-        """How many kernels grade at once (after probe): the end of the console's first line."""
-        threads = sum(info["nthreads"] for info in self.found.values() if "error" not in info)
+        """How many kernels grade at once, as the scheduler knows: the end of the console's first line."""
+        threads = sum(info["nthreads"] for info in workers(self.client).values())
         return f"{threads} worker thread{'s' if threads != 1 else ''} on the Dask cluster at {self.address}"
 
     def run(self, jobs, assignment, limits, progress, needs_gpu=lambda job: False):

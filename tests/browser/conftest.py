@@ -42,10 +42,11 @@ def artifacts():
 
 
 @pytest.fixture(scope="session")
-def course_copy(tmp_path_factory):
+def course_copy(tmp_path_factory, nbgrader_release):
     """A scratch copy of the course: source, config, gradebook from nbgrader, and the
     committed student release (what students actually get), in place of the regenerated one."""
-    root = course.scratch_course(tmp_path_factory.mktemp("course"))  # generate_assignment: gradebook.db
+    root = tmp_path_factory.mktemp("course") / "course"
+    shutil.copytree(nbgrader_release, root)  # the session's generate_assignment: gradebook.db
     shutil.copy(course.ROOT / "jupyter_server_config.py", root)
     shutil.copy(course.RELEASE, root / "release" / course.ASSIGNMENT / course.RELEASE.name)
     return root
