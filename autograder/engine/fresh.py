@@ -23,21 +23,33 @@ class FreshEngine:
         self.kernel_name, self.startup_timeout = kernel_name, startup_timeout
         self.measure_memory = False  # when True, each kernel's unique memory is read as it ends
         self.peak_unique_memory = 0  # bytes: the most any kernel held of its own
+        self._trusted = None
 
     def start(self, env: dict, arguments, limits: dict) -> "FreshKernel":
         """A new kernel process; `limits` are the sandbox's, which this engine has none of."""
         return FreshKernel(self, env, arguments)
 
     @property
-    def trusted(self) -> "FreshEngine":
-        """The engine of the referees (boundary/): fresh kernels as well."""
-        return self
+    def trusted(self):
+        """The engine of the referees (boundary/): the student's kernel is what this engine is about;
+        the referees, trusted code only, fork from a warm parent of the same Python (fresh kernels
+        where the kernelspec can't be forked)."""
+        if self._trusted is None:
+            from . import kernel_python
+            from .warm import EngineError, WarmEngine
+            try:
+                self._trusted = WarmEngine(kernel_python(self.kernel_name), self.sandbox, False, self.startup_timeout)
+            except EngineError:
+                self._trusted = self
+        return self._trusted
 
     def prepare(self, count: int) -> None:
-        """Nothing to start ahead: each kernel starts with its submission."""
+        """Nothing to start ahead for the student's kernels: each starts with its submission."""
 
     def close(self) -> None:
-        """Nothing is kept between submissions."""
+        """Nothing is kept between submissions but the referees' warm parents."""
+        if self._trusted not in (None, self):
+            self._trusted.close()
 
 
 class FreshKernel:
