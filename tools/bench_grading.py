@@ -69,10 +69,11 @@ def cluster_overhead(copies: int = CLUSTER_COPIES) -> None:
 
 
 def runs(cores: int) -> list[tuple[str, list[str]]]:
-    """(row label, extra `grade` arguments): the default command, then each worker count up to the cores."""
+    """(row label, extra `grade` arguments): the default command, each worker count up to the cores,
+    and the fresh engine at the default workers."""
     rows = [("default command", [])]
     rows += [(f"--workers {n}", ["--workers", str(n)]) for n in range(1, cores + 1)]
-    rows.append(("--engine fresh (default workers)", ["--engine", "fresh"]))
+    rows.append(("--engine fresh", ["--engine", "fresh"]))  # at the default workers
     return rows
 
 
