@@ -173,8 +173,14 @@ def test_ctrl_c_stops_parallel_workers_at_once_and_a_rerun_finishes(ag_course, t
     assert {p.parent.name for p in out.glob("*/results.json")} == {"slow1", "slow2", "quick"}
 
 
-def test_doctor_says_what_grading_runs_on():
-    report = run_autograder("doctor")
+@pytest.fixture(scope="module")
+def doctor():
+    """`python -m autograder doctor` as typed: run once, read by each test of what it reports."""
+    return run_autograder("doctor")
+
+
+def test_doctor_says_what_grading_runs_on(doctor):
+    report = doctor
     assert report.returncode == 0, report.stderr
     assert f"torch:          {torch.__version__}" in report.stdout
     if CUDA:
@@ -185,8 +191,8 @@ def test_doctor_says_what_grading_runs_on():
     assert missing.returncode == 1 and "no-such-kernel" in missing.stderr
 
 
-def test_doctor_says_plainly_when_the_kernel_torch_is_not_the_course_pin(tmp_path):
-    matching = run_autograder("doctor")
+def test_doctor_says_plainly_when_the_kernel_torch_is_not_the_course_pin(doctor, tmp_path):
+    matching = doctor
     assert "course pin:     torch==2.13.0 (requirements.txt): the kernel's torch matches" in matching.stdout
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     (tmp_path / "requirements.txt").write_text("numpy==2.4.6\ntorch==2.11.0  # the node's CUDA build\n")
@@ -196,9 +202,9 @@ def test_doctor_says_plainly_when_the_kernel_torch_is_not_the_course_pin(tmp_pat
     assert "students' laptops run 2.11.0" in other.stdout
 
 
-def test_doctor_reports_the_engine_and_the_sandbox():
+def test_doctor_reports_the_engine_and_the_sandbox(doctor):
     from autograder import sandbox
-    warm = run_autograder("doctor")
+    warm = doctor
     assert "engine:         warm" in warm.stdout
     expected = "bubblewrap" if sandbox.detect().enabled else "none:"
     assert f"sandbox:        {expected}" in warm.stdout, warm.stdout
