@@ -62,7 +62,9 @@ class Bridge:
         _, inside = self._socket()
         serving = self.student.send(f"__import__('sys').modules[{self.agent_key!r}].serve({inside!r}, {token!r})")
         verdict = self.referee.execute(source, timeout, metadata={"boundary": token})
-        served = self.student.execute("", self.student.limits.interrupt_grace, sent=serving)
+        # a referee stopped at its deadline was waiting on the answer: interrupt that at once
+        wait = 0.0 if verdict.status == "timeout" else self.student.limits.interrupt_grace
+        served = self.student.execute("", wait, sent=serving)
         if keep_output:
             verdict.outputs = verdict.outputs + _streams(served.outputs)
         return verdict, served
