@@ -51,9 +51,9 @@ class CellSpec:
     def role(self) -> str:
         """Where the cell runs (execute.py): `trusted` (a test: the referee only), `both` (read-only
         code such as the setup: the student's kernel, then the referee) or `student` (answers)."""
-        if self.cell_type != "code" or self.solution:
-            return "student"
-        return "trusted" if self.grade else "both" if self.locked else "student"
+        if self.is_test:
+            return "trusted"
+        return "both" if self.cell_type == "code" and self.locked and not self.solution else "student"
 
     @property
     def hidden(self) -> bool:

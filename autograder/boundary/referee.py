@@ -108,7 +108,6 @@ def _accept(token: str):
             raise AnswerError("답안 kernel이 채점 연결에 응답하지 않았어")
         listener.settimeout(left)
         connection, _ = listener.accept()
-        connection.settimeout(None)
         try:
             connection.settimeout(left)
             header, _ = receive(connection, max_header=4096, max_frames=0)
