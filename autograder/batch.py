@@ -17,8 +17,9 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from collections.abc import Callable
+
 from . import assignment as assignment_module, course, gradebook, results as R
-from .views.feedback import render_feedback
 from .files import append_log, remove_partials, write_atomic
 from .engine import EngineError
 from .engine.kernelspec import grader_kernel
@@ -28,12 +29,20 @@ from .executors.local import LOCAL, LocalRunner
 from .grade import Graded, fingerprint, not_readable
 from .load import InvalidSubmission
 from .merge import merge_gpu_tests
-from .views.progress import Progress
-from .views.report import render_report
+from .messages import Message
 from .engine.session import Limits
 from .submissions import SubmissionsError, survey
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")
+
+
+@dataclass(frozen=True)
+class Pages:
+    """How a run shows its results: views/ makes them (views.PAGES) and whoever calls grade_all passes
+    them in, so that the grading core imports no view."""
+    feedback: Callable[..., str]  # (results dict, language, notebook_id) → feedback.html
+    report: Callable[..., str]  # (results dicts by student, title, facts of the run, language) → report.html
+    progress: Callable[..., object]  # (how many submissions, stream) → .start(student) .done(...) .finish()
 
 
 class BatchError(Exception):
@@ -58,15 +67,15 @@ class Options:
 class Job:
     sub: object
     data: bytes | None
-    reason: str | None
-    previous: dict | None  # a provisional result to merge GPU tests into
+    reason: Message | None  # why it could not be read
+    previous: R.Result | None  # a provisional result to merge GPU tests into
     gpu: bool = False  # on a cluster, only a GPU worker may grade it
 
 
 def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits: Limits | None = None,
               options: Options | None = None, notebook_id: str | None = None, stream=sys.stderr,
               gpus: list[str] | None = None, stats: dict | None = None, only_gpu_command: str | None = None,
-              engine=None) -> dict:
+              engine=None, *, pages: Pages) -> dict:
     """Grade every submission under `submissions_path`; return {student_id: results dict}.
     `stats`, if given, receives figures about a local run: the engine and its peak kernel memory.
     `only_gpu_command`: what finishes provisional results, for the report. `engine`: for a local
@@ -82,6 +91,10 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             _locked(Path(coursedir.root) / ".autograder-gradebook.lock",
                     f"another grading run is writing to the gradebook of {coursedir.root}"):
         remove_partials(out)
+        try:
+            language = course.feedback_language(coursedir.root)
+        except ValueError as error:
+            raise BatchError(str(error)) from None
         # The class is found before the workers' kernels start: a small class starts no more warm
         # parents than it has notebooks.
         try:
@@ -91,7 +104,7 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
             raise BatchError(str(error)) from None
         if not found.submissions:
             raise BatchError(f"no {assignment.notebook_id}.ipynb submissions found in {submissions_path}"
-                             + "".join(f"\n  not graded: {i.origin}: {i.reason}" for i in found.ignored[:20]))
+                             + "".join(f"\n  not graded: {i.origin}: {i.reason.text()}" for i in found.ignored[:20]))
         if options.scheduler:
             runner = ClusterRunner(options.scheduler, WorkerSetup(options.engine, limits.kernel_name,
                                                                   options.require_sandbox))
@@ -102,68 +115,103 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
         except (EngineError, ClusterError) as error:
             raise BatchError(str(error)) from None
         try:
-            return _grade_all(coursedir, assignment, found, out, limits, options, stream, runner,
-                              only_gpu_command)
+            run = ClassRun(coursedir, assignment, out, limits, options, language, stream, pages)
+            return _grade_all(run, found, runner, only_gpu_command)
         finally:
             runner.close()
 
 
-def _grade_all(coursedir, assignment, found, out: Path, limits: Limits, options: Options, stream, runner,
-               only_gpu_command=None) -> dict:
-    subs = found.submissions
-    ignored = [(i.origin, i.reason) for i in found.ignored]
-    renamed = [(sub.student_id, sub.origin) for sub in subs if sub.raw_id and sub.raw_id != sub.student_id]
-    everyone, jobs, lowered = {}, [], []
-    try:
-        language = course.feedback_language(coursedir.root)
-    except ValueError as error:
-        raise BatchError(str(error)) from None
-    gradebook_path = coursedir.db_url.removeprefix("sqlite:///")
-    print(f"{_run_kind(options, gradebook_path, out)}; {runner.describe()}", file=stream)
-    cuda = _check_kernels(limits.kernel_name, runner, options, stream)
-    progress = Progress(len(subs), stream)
-    with (gradebook.open_gradebook(coursedir) if options.record else nullcontext()) as gb:
-        def record(job, graded, reused=False):
-            results = graded.results
-            if graded.log:  # a grader failure's traceback: for the instructor only
-                append_log(out, job.sub.student_id, graded.log)
-            if not reused:
-                if job.sub.note:
-                    results["extra_data"]["flags"].append(job.sub.note)
-                results["extra_data"]["origin"] = job.sub.origin
-                if job.previous is not None:
-                    results = merge_gpu_tests(job.previous, results)
-            before = _record(gb, coursedir, assignment, out, job.sub.student_id, results, graded.notebook, reused,
-                             language)
-            if before is not None and results["score"] < before:
-                lowered.append((job.sub.student_id, before, results["score"]))
-            everyone[job.sub.student_id] = results
-            progress.done(job.sub.student_id, results, reused)
+@dataclass
+class ClassRun:
+    """What one run grades and where its results go: the class-level settings every step reads."""
+    coursedir: object  # nbgrader's CourseDirectory
+    assignment: object  # assignment.Assignment
+    out: Path
+    limits: Limits
+    options: Options
+    language: str  # of the feedback pages and the report
+    stream: object  # the console
+    pages: Pages
 
-        for sub in subs:
-            job, kept = _plan(sub, assignment, out, limits, options, cuda)
+    @property
+    def gradebook_path(self) -> str:
+        return self.coursedir.db_url.removeprefix("sqlite:///")
+
+
+class Recorder:
+    """Writes each finished student (gradebook, feedback.html, results.json last) and keeps the
+    class's results dicts for grades.csv and the report."""
+
+    def __init__(self, run: ClassRun, gb, progress):
+        self.run, self.gb, self.progress = run, gb, progress
+        self.everyone: dict[str, dict] = {}
+        self.lowered: list[tuple[str, float, float]] = []  # (student, gradebook's points before, now)
+
+    def keep(self, sub, kept: R.Result) -> None:
+        """A result an earlier run left up to date: recorded again, not rewritten."""
+        self._write(sub.student_id, kept, None, reused=True)
+
+    def record(self, job: Job, graded: Graded) -> None:
+        result = graded.result
+        if graded.log:  # a grader failure's traceback: for the instructor only
+            append_log(self.run.out, job.sub.student_id, graded.log)
+        if job.sub.note:
+            result.flag(job.sub.note)
+        result.extra["origin"] = job.sub.origin
+        if job.previous is not None:
+            result = merge_gpu_tests(job.previous, result)
+        self._write(job.sub.student_id, result, graded.notebook)
+
+    def _write(self, student_id: str, result: R.Result, notebook, reused: bool = False) -> None:
+        results = result.to_dict()
+        before = _record(self.gb, self.run, student_id, results, notebook, reused)
+        if before is not None and results["score"] < before:
+            self.lowered.append((student_id, before, results["score"]))
+        self.everyone[student_id] = results
+        self.progress.done(student_id, results, reused)
+
+
+def _grade_all(run: ClassRun, found, runner, only_gpu_command=None) -> dict:
+    """Plan each submission (keep, grade, or finish its GPU tests), run the jobs, record each result,
+    then write the class's files."""
+    options, stream = run.options, run.stream
+    print(f"{_run_kind(options, run.gradebook_path, run.out)}; {runner.describe()}", file=stream)
+    cuda = _check_kernels(run.limits.kernel_name, runner, options, stream)
+    progress = run.pages.progress(len(found.submissions), stream)
+    with (gradebook.open_gradebook(run.coursedir) if options.record else nullcontext()) as gb:
+        recorder, jobs = Recorder(run, gb, progress), []
+        for sub in found.submissions:
+            job, kept = _plan(sub, run.assignment, run.out, run.limits, options, cuda)
             if kept is not None:
-                record(Job(sub, None, None, None), Graded(kept, None), reused=True)
+                recorder.keep(sub, kept)
             elif job.data is None:  # unreadable: no kernel needed
-                record(job, not_readable(sub.student_id, assignment, job.reason, limits))
+                recorder.record(job, not_readable(sub.student_id, run.assignment, job.reason, run.limits))
             else:
                 jobs.append(job)
-        for job, graded in runner.run(jobs, assignment, limits, progress, needs_gpu=lambda job: cuda and job.gpu):
-            record(job, graded)
+        for job, graded in runner.run(jobs, run.assignment, run.limits, progress,
+                                      needs_gpu=lambda job: cuda and job.gpu):
+            recorder.record(job, graded)
     progress.finish()
+    ignored = [(i.origin, i.reason) for i in found.ignored]
+    renamed = [(sub.student_id, sub.origin) for sub in found.submissions if sub.raw_id and sub.raw_id != sub.student_id]
+    _tell(stream, recorder.lowered, ignored, renamed)
+    write_atomic(run.out / "grades.csv", grades_csv(recorder.everyone))
+    facts = {"lowered": recorder.lowered, "ignored": ignored, "renamed": renamed, "only_gpu_command": only_gpu_command,
+             "recorded": options.record, "gradebook": run.gradebook_path}
+    title = f"{run.coursedir.course_id} · {run.assignment.assignment_id}"
+    write_atomic(run.out / "report.html", run.pages.report(recorder.everyone, title, facts, run.language))
+    return recorder.everyone
+
+
+def _tell(stream, lowered: list, ignored: list, renamed: list) -> None:
+    """The console's lines after the progress: what the instructor should know of this run."""
     for student, before, now in lowered:
         print(f"autograder: {student}: the gradebook held {before:g} automatic points; this run recorded {now:g}",
               file=stream)
     for origin, reason in ignored:
-        print(f"not graded: {origin}: {reason}", file=stream)
+        print(f"not graded: {origin}: {reason.text()}", file=stream)
     for student, origin in renamed:
         print(f"student id {student!r} comes from {origin}", file=stream)
-    write_atomic(out / "grades.csv", grades_csv(everyone))
-    run = {"lowered": lowered, "ignored": ignored, "renamed": renamed, "only_gpu_command": only_gpu_command,
-           "recorded": options.record, "gradebook": gradebook_path}
-    write_atomic(out / "report.html", render_report(everyone, f"{coursedir.course_id} · {assignment.assignment_id}",
-                                                    run))
-    return everyone
 
 
 @contextmanager
@@ -207,11 +255,11 @@ def _plan(sub, assignment, out: Path, limits: Limits, options: Options, cuda: bo
     try:
         data, reason = sub.read(), None
     except InvalidSubmission as problem:
-        data, reason = None, str(problem)
+        data, reason = None, problem.reason
     previous = _previous(out / sub.student_id / "results.json")
-    provisional = previous is not None and previous["extra_data"]["status"] == R.PROVISIONAL
-    expected = fingerprint(data if data is not None else reason.encode(), assignment, limits)
-    up_to_date = previous is not None and previous["extra_data"].get("fingerprint") == expected
+    provisional = previous is not None and previous.status == R.PROVISIONAL
+    expected = fingerprint(data if data is not None else reason.text().encode(), assignment, limits)
+    up_to_date = previous is not None and previous.fingerprint == expected
     gpu = options.require_gpu or options.only_gpu or provisional
     if options.regrade or not up_to_date:
         return Job(sub, data, reason, None, gpu), None  # new, changed, or asked for: grade it all
@@ -232,21 +280,21 @@ def _run_kind(options: Options, gradebook_path: str, out: Path) -> str:
             "(run again with --record to record them)")
 
 
-def _record(gb, coursedir, assignment, out: Path, student_id: str, results: dict, notebook,
-            reused: bool = False, language: str = "en") -> float | None:
+def _record(gb, run: ClassRun, student_id: str, results: dict, notebook, reused: bool = False) -> float | None:
     """The gradebook entry (a recording run: `gb`), then feedback.html, then results.json last: the
     mark of a finished student. Returns the automatic points the gradebook held before, if any."""
-    folder = out / student_id
+    folder, assignment = run.out / student_id, run.assignment
     before = None
     if gb is not None:
         before = gradebook.recorded_auto_score(gb, assignment, student_id)
-        gradebook.record(gb, coursedir, assignment, results, notebook)
+        gradebook.record(gb, run.coursedir, assignment, results, notebook)
+    feedback = folder / "feedback.html"
     if reused:
-        if not (folder / "feedback.html").exists():
-            write_atomic(folder / "feedback.html", render_feedback(results, language, assignment.notebook_id))
+        if not feedback.exists():
+            write_atomic(feedback, run.pages.feedback(results, run.language, assignment.notebook_id))
         return before
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "feedback.html", render_feedback(results, language, assignment.notebook_id))
+    write_atomic(feedback, run.pages.feedback(results, run.language, assignment.notebook_id))
     write_atomic(folder / "results.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     return before
 
@@ -255,11 +303,11 @@ def provisional_count(everyone: dict) -> int:
     return sum(1 for results in everyone.values() if results["extra_data"]["status"] == R.PROVISIONAL)
 
 
-def _previous(path: Path) -> dict | None:
+def _previous(path: Path) -> R.Result | None:
+    """The result an earlier run left, or None (none, unreadable, or not of this grader: grade again)."""
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-        return results if isinstance(results.get("extra_data"), dict) else None
-    except (OSError, ValueError, AttributeError):
+        return R.Result.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
         return None
 
 

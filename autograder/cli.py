@@ -184,6 +184,7 @@ def grade(args, argv) -> int:
 
 def _grade(args, argv, limits: Limits, gpus, engine) -> int:
     from .batch import BatchError, Options, grade_all, provisional_count  # nbgrader: a second to import
+    from .views import PAGES
     options = Options(regrade=args.regrade, require_gpu=args.require_gpu, only_gpu=args.only_gpu,
                       workers=args.workers, engine=args.engine, require_sandbox=args.require_sandbox,
                       kernels_per_gpu=args.kernels_per_gpu, scheduler=args.scheduler, record=args.record)
@@ -191,7 +192,8 @@ def _grade(args, argv, limits: Limits, gpus, engine) -> int:
     follow_up = f"{shlex.quote(interpreter())} -m autograder {shlex.join(again)}"
     try:
         everyone = grade_all(args.course, args.assignment, args.submissions, args.out, limits, options,
-                             notebook_id=args.notebook, only_gpu_command=follow_up, gpus=gpus, engine=engine)
+                             notebook_id=args.notebook, only_gpu_command=follow_up, gpus=gpus, engine=engine,
+                             pages=PAGES)
     except (BatchError, cluster.ClusterError) as error:
         print(f"autograder: {error}; what was graded is recorded, run the same command again to finish"
               if isinstance(error, cluster.ClusterError) else f"autograder: {error}", file=sys.stderr)

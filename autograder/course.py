@@ -42,7 +42,7 @@ def course_id(root: str | os.PathLike) -> str:
 def feedback_language(root: str | os.PathLike) -> str:
     """The language of students' feedback pages: nbgrader_config.py's `c.CourseFeedback.language`
     (a section nbgrader ignores), "en" when unset. ValueError for a language without messages."""
-    from .views.messages import LANGUAGES
+    from .messages import LANGUAGES
     language = read_config(root).CourseFeedback.get("language") or "en"
     if language not in LANGUAGES:
         raise ValueError(f"{CONFIG_FILE}: c.CourseFeedback.language = {language!r} is not one of "

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from .assignment import Assignment
 from .boundary.bridge import Bridge
 from .engine.session import STUCK, Limits, Session
+from .messages import Message, say
 
-TIME_LIMIT = "the notebook reached its time limit"
+TIME_LIMIT = say("time_limit")
 
 
 @dataclass
@@ -25,14 +26,14 @@ class CellRun:
     status: str  # ok, error, timeout, died, not_run
     content: dict | None = None  # the execute_reply's content (the referee's, for a test)
     seconds: float = 0.0
-    note: str = ""
+    note: Message | None = None  # why it did not finish
 
 
 @dataclass
 class NotebookRun:
     cells: dict = field(default_factory=dict)  # cell index -> CellRun
     kernel: dict | None = None
-    flags: list = field(default_factory=list)
+    flags: list = field(default_factory=list)  # Messages
 
 
 def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env: dict | None = None) -> NotebookRun:
@@ -51,7 +52,7 @@ def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env:
         finally:
             bridge.close()
     if any(c.note == TIME_LIMIT for c in run.cells.values()):
-        run.flags.append(f"{TIME_LIMIT} ({limits.notebook_timeout:.0f} s): the cells after it were not run")
+        run.flags.append(say("notebook_time_limit", seconds=f"{limits.notebook_timeout:.0f}"))
     return run
 
 
@@ -92,34 +93,32 @@ def _run_cell(bridge: Bridge, index: int, cell, spec, timeout: float, run: Noteb
         _report(run, verdict, index, spec, timeout)
     if bridge.referee.stuck or bridge.referee.dead:
         raise RuntimeError(f"the referee kernel stopped answering in cell {index + 1}: "
-                           f"{bridge.referee.death or STUCK}")
+                           f"{(bridge.referee.death or STUCK).text()}")
     if served.status == "died":
-        run.flags.append(f"{served.note} while {_name(index, spec)} ran: the cells after it were not run")
+        run.flags.append(say("died_while", note=served.note, cell=_name(index, spec)))
         return CellRun("died", note=served.note)
     if served.status == "timeout" and bridge.student.stuck:
-        run.flags.append(f"{_name(index, spec)}: the answer's code {STUCK}: the kernel was restarted "
-                         "and the cells before it were run again")
+        run.flags.append(say("answer_stuck", cell=_name(index, spec)))
     if role == "both":
         return CellRun(reply.status, reply.content, time.monotonic() - started + reply.seconds, reply.note)
     return CellRun(verdict.status, verdict.content, verdict.seconds, verdict.note)
 
 
-def _name(index: int, spec) -> str:
-    return f"cell {index + 1}" + (f" ('{spec.grade_id}')" if spec else "")
+def _name(index: int, spec) -> Message:
+    return say("cell_named", number=index + 1, grade_id=spec.grade_id) if spec else say("cell_numbered", number=index + 1)
 
 
 def _report(run: NotebookRun, reply, index: int, spec, timeout: float) -> None:
     """Flags for what happened to a cell that its test outcome alone would not show."""
     name = _name(index, spec)
     if reply.dropped:
-        run.flags.append(f"{name} printed too much: {reply.dropped:,} bytes of output were dropped")
+        run.flags.append(say("printed_too_much", cell=name, bytes=f"{reply.dropped:,}"))
     if reply.status == "timeout" and reply.note == STUCK:
-        run.flags.append(f"{name} ran past {timeout:.0f} s and {STUCK}: the kernel was restarted "
-                         "and the cells before it were run again")
+        run.flags.append(say("cell_stuck", cell=name, seconds=f"{timeout:.0f}"))
     elif reply.status == "timeout" and not (spec and spec.role == "trusted"):
-        run.flags.append(f"{name} ran past {timeout:.0f} s and was interrupted")
+        run.flags.append(say("cell_ran_past", cell=name, seconds=f"{timeout:.0f}"))
     if reply.status == "died":
-        run.flags.append(f"{reply.note} while {name} ran: the cells after it were not run")
+        run.flags.append(say("died_while", note=reply.note, cell=name))
 
 
 def _restart(bridge: Bridge, assignment: Assignment, nb, upto: int, run: NotebookRun, deadline: float) -> None:
@@ -141,5 +140,5 @@ def _restart(bridge: Bridge, assignment: Assignment, nb, upto: int, run: Noteboo
     student.output_used = output_used
     if student.stuck:  # a cell that finished before hangs now: give up on this kernel
         student.shutdown()
-        student.death = "the kernel had to be restarted and could not be brought back"
+        student.death = say("restart_failed")
 

@@ -21,17 +21,21 @@ from .restore import restore
 from .score import score
 from .engine.fresh import FreshEngine
 from .engine.session import Limits
-from .views.messages import for_results as say
+from .messages import Message, say
 
-GRADER_VERSION = "1"
-GRADER_FAILED = say("grader_failed")
+GRADER_VERSION = "2"  # 2: results.json holds message codes
 
 
 @dataclass
 class Graded:
-    results: dict  # Gradescope results.json form
+    result: R.Result
     notebook: dict | None  # the graded notebook (nbformat JSON), None if it could not be read
     log: str | None = None  # for the instructor's log only (a grader failure's traceback): never shown to students
+
+    @property
+    def results(self) -> dict:
+        """The result in results.json's form."""
+        return self.result.to_dict()
 
 
 def fingerprint(notebook_bytes: bytes, assignment: Assignment, limits: Limits) -> str:
@@ -64,32 +68,32 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
             result.status = R.PROVISIONAL
     except InvalidSubmission as problem:
         result.status, result.tests = R.INVALID, []
-        result.output = say("not_graded", reason=problem)
+        result.messages = [say("not_graded", reason=problem.reason)]
     except Exception as problem:  # a grader failure must not take the batch down
         result.status, result.tests = R.GRADER_ERROR, []
-        result.output = GRADER_FAILED
+        result.messages = [say("grader_failed")]
         result.flag(say("grader_error_flag", kind=type(problem).__name__))
         log = traceback.format_exc()
     result.execution_time = time.monotonic() - started
     if result.status in (R.GRADED, R.PROVISIONAL):
-        result.output = _summary(result)
-    return Graded(result.to_dict(), notebook, log)
+        result.messages = _summary(result)
+    return Graded(result, notebook, log)
 
 
-def not_readable(student_id: str, assignment: Assignment, reason: str, limits: Limits | None = None) -> Graded:
+def not_readable(student_id: str, assignment: Assignment, reason: Message, limits: Limits | None = None) -> Graded:
     """The invalid result for a submission whose file could not even be read."""
-    result = _new_result(student_id, assignment, limits or Limits(), reason.encode())
-    result.status, result.output = R.INVALID, say("not_graded", reason=reason)
-    return Graded(result.to_dict(), None)
+    result = _new_result(student_id, assignment, limits or Limits(), reason.text().encode())
+    result.status, result.messages = R.INVALID, [say("not_graded", reason=reason)]
+    return Graded(result, None)
 
 
-def grader_error(notebook_bytes: bytes, assignment: Assignment, student_id: str, limits: Limits, output: str,
-                 flag: str) -> Graded:
+def grader_error(notebook_bytes: bytes, assignment: Assignment, student_id: str, limits: Limits, output: Message,
+                 flag: Message) -> Graded:
     """The `error` result of a submission the grader could not finish (its worker kept dying)."""
     result = _new_result(student_id, assignment, limits, notebook_bytes)
-    result.status, result.output = R.GRADER_ERROR, output
+    result.status, result.messages = R.GRADER_ERROR, [output]
     result.flag(flag)
-    return Graded(result.to_dict(), None)
+    return Graded(result, None)
 
 
 def _new_result(student_id: str, assignment: Assignment, limits: Limits, fingerprinted: bytes) -> R.Result:
@@ -99,14 +103,11 @@ def _new_result(student_id: str, assignment: Assignment, limits: Limits, fingerp
                     kernel={"name": limits.kernel_name, "python": None, "torch": None, "cuda_device": None})
 
 
-def _summary(result: R.Result) -> str:
-    counts = {}
-    for test in result.tests:
-        counts[test.outcome] = counts.get(test.outcome, 0) + 1
-    parts = [say("summary_count", count=n, outcome=outcome) for outcome, n in counts.items()]
-    text = say("summary", score=f"{result.score:g}", max_score=f"{result.max_score:g}", counts=", ".join(parts))
+def _summary(result: R.Result) -> list[Message]:
+    counts = [say("summary_count", count=n, outcome=outcome) for outcome, n in R.count_outcomes(result.tests).items()]
+    summary = [say("summary", score=f"{result.score:g}", max_score=f"{result.max_score:g}", counts=counts)]
     if result.status == R.PROVISIONAL:
-        text += say("summary_provisional")
+        summary.append(say("summary_provisional"))
     if any(t.outcome == R.MANUAL for t in result.tests):
-        text += say("summary_manual")
-    return text
+        summary.append(say("summary_manual"))
+    return summary

@@ -14,6 +14,7 @@ from nbgrader.nbgraderformat import MetadataValidator
 
 from .assignment import Assignment, CellSpec
 from .load import InvalidSubmission
+from .messages import say
 
 COMPARED = ("grade", "solution", "locked", "points")
 
@@ -21,7 +22,7 @@ COMPARED = ("grade", "solution", "locked", "points")
 @dataclass
 class Restored:
     nb: NotebookNode
-    flags: list = field(default_factory=list)
+    flags: list = field(default_factory=list)  # Messages
     missing: set = field(default_factory=set)  # grade_ids the submission did not have
 
 
@@ -30,8 +31,8 @@ def restore(nb: NotebookNode, assignment: Assignment) -> Restored:
     out = Restored(nb)
     known = [c for c in nb.cells if assignment.cell(_grade_id(c)) is not None]
     if not known:
-        raise InvalidSubmission(f"no cell of {assignment.notebook_id}.ipynb found: this is not the "
-                                f"{assignment.assignment_id} notebook (or its nbgrader metadata was removed)")
+        raise InvalidSubmission(say("not_this_notebook", notebook=f"{assignment.notebook_id}.ipynb",
+                                    assignment=assignment.assignment_id))
     for cell in nb.cells:
         _clear_output(cell)
         _check_metadata(cell, assignment, out)
@@ -41,8 +42,7 @@ def restore(nb: NotebookNode, assignment: Assignment) -> Restored:
         if spec is None:
             continue
         if id(cell) not in keep:
-            out.flags.append(f"cell '{spec.grade_id}' appears more than once: the extra copy is graded "
-                             "as ordinary code")
+            out.flags.append(say("cell_duplicated", grade_id=spec.grade_id))
             del cell.metadata["nbgrader"]
             continue
         _restore_cell(cell, spec, out)
@@ -82,13 +82,12 @@ def _check_metadata(cell, assignment: Assignment, out: Restored) -> None:
         return
     if not isinstance(meta, dict):
         del cell.metadata["nbgrader"]
-        out.flags.append("a cell had unreadable nbgrader metadata: graded as ordinary code")
+        out.flags.append(say("metadata_unreadable"))
         return
     grade_id = meta.get("grade_id")
     if assignment.cell(grade_id) is None:
         if meta.get("grade") or meta.get("locked") or meta.get("solution"):
-            out.flags.append(f"a cell claims to be nbgrader cell '{str(grade_id)[:80]}', which "
-                             f"{assignment.assignment_id} does not have: graded as ordinary code")
+            out.flags.append(say("cell_unknown", grade_id=str(grade_id)[:80], assignment=assignment.assignment_id))
         del cell.metadata["nbgrader"]
 
 
@@ -109,22 +108,21 @@ def _choose_duplicates(nb, assignment: Assignment, out: Restored) -> set:
 
 def _restore_cell(cell, spec: CellSpec, out: Restored) -> None:
     meta, wanted = cell.metadata["nbgrader"], spec.metadata()
-    changed = [f"{key} {meta.get(key)!r} → {wanted[key]!r}" for key in COMPARED
-               if key in wanted and _differs(meta.get(key), wanted[key])]
+    changed = [say("setting_changed", key=key, old=repr(meta.get(key))[:80], new=repr(wanted[key]))
+               for key in COMPARED if key in wanted and _differs(meta.get(key), wanted[key])]
     if cell.cell_type != spec.cell_type:
-        changed.append(f"cell type {cell.cell_type} → {spec.cell_type}")
+        changed.append(say("cell_type_changed", old=str(cell.cell_type)[:40], new=spec.cell_type))
         source = cell.source
         cell.clear()
         cell.update(spec.new_cell())
         cell.source = source
     if changed:
-        out.flags.append(f"cell '{spec.grade_id}' had its nbgrader settings changed "
-                         f"({', '.join(changed)}): restored from the source")
+        out.flags.append(say("settings_changed", grade_id=spec.grade_id, changes=changed))
     cell.metadata["nbgrader"] = wanted
     if spec.locked:
         if cell.source not in (spec.visible_source, spec.source):
-            kind = "test cell" if spec.is_test else "read-only cell"
-            out.flags.append(f"{kind} '{spec.grade_id}' was edited: restored from the source")
+            kind = say("kind_test") if spec.is_test else say("kind_read_only")
+            out.flags.append(say("locked_edited", kind=kind, grade_id=spec.grade_id))
         cell.source = spec.source  # hidden tests go back in here
         cell.metadata.update(deletable=False, editable=False)
 
@@ -148,7 +146,7 @@ def _put_back_missing(nb, assignment: Assignment, out: Restored) -> None:
             continue
         out.missing.add(spec.grade_id)
         if not (spec.locked or spec.grade):
-            out.flags.append(f"answer cell '{spec.grade_id}' is missing from the notebook")
+            out.flags.append(say("answer_cell_missing", grade_id=spec.grade_id))
             continue
         before = [s.grade_id for s in assignment.cells[:position] if s.grade_id in present]
         index = 0
@@ -157,8 +155,8 @@ def _put_back_missing(nb, assignment: Assignment, out: Restored) -> None:
                              and "nbgrader" in c.metadata)
         nb.cells.insert(index, spec.new_cell())
         present.add(spec.grade_id)
-        kind = "test cell" if spec.is_test else "written answer" if spec.solution else "read-only cell"
-        out.flags.append(f"{kind} '{spec.grade_id}' was missing: put back from the source")
+        kind = say("kind_test" if spec.is_test else "kind_written" if spec.solution else "kind_read_only")
+        out.flags.append(say("cell_put_back", kind=kind, grade_id=spec.grade_id))
 
 
 def _restore_kernelspec(nb, assignment: Assignment, out: Restored) -> None:
@@ -167,7 +165,6 @@ def _restore_kernelspec(nb, assignment: Assignment, out: Restored) -> None:
     if wanted and claimed is not None and (not isinstance(claimed, dict)
                                            or claimed.get("name") != wanted.get("name")):
         name = claimed.get("name") if isinstance(claimed, dict) else claimed
-        out.flags.append(f"the notebook names kernel {str(name)[:80]!r}, not {wanted.get('name')!r}: "
-                         "graded on the course's grading kernel")
+        out.flags.append(say("wrong_kernel", name=repr(str(name)[:80]), wanted=repr(wanted.get("name"))))
     if wanted:
         nb.metadata["kernelspec"] = dict(wanted)

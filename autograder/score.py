@@ -1,8 +1,9 @@
-"""An outcome and a score for every graded cell, from how its run went.
+"""An outcome, a score and a message for every graded cell, from how its run went.
 
 nbgrader's rules (utils.determine_grade) with two changes this course asks for: stderr output
 alone does not zero a test; a `_gpu` test on a kernel without CUDA is `needs_gpu`, not a
 failure. A test's outputs are the referee's (execute.py): no student code ran where it ran.
+Outcomes are decided from the run's status and its note's code, never from words.
 """
 import copy
 import re
@@ -12,10 +13,8 @@ from nbgrader.utils import compute_checksum, determine_grade
 from . import results as R
 from .assignment import Assignment, CellSpec
 from .execute import CellRun, NotebookRun
+from .messages import Message, say
 from .restore import Restored
-from .views.messages import for_results as say
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def score(assignment: Assignment, restored: Restored, run: NotebookRun) -> tuple[list, list]:
@@ -29,16 +28,23 @@ def score(assignment: Assignment, restored: Restored, run: NotebookRun) -> tuple
             tests.append(_manual(spec, cell, spec.grade_id in restored.missing))
             continue
         tests.append(_test(spec, cell, run.cells.get(index), (run.kernel or {}).get("cuda_device")))
-    for test in tests:  # a student's code can read hidden tests while they run: never echo them
-        test.output = redact(test.output, assignment.secret_lines)
+    for test in tests:
+        if test.message:
+            test.message = _redacted(test.message, assignment.secret_lines)
     return tests, list(run.flags)
+
+
+def _redacted(message: Message, secret_lines: frozenset) -> Message:
+    return Message(message.code, {name: redact(value, secret_lines) if isinstance(value, str) else value
+                                  for name, value in message.fields.items()})
 
 
 def redact(text: str, secret_lines: frozenset) -> str:
     """Whole lines that only hidden tests hold are blanked (defence in depth: the referee's
     messages are trusted, and student code never holds a hidden test)."""
     text = R.clip(text, R.MAX_TEST_OUTPUT)
-    return "\n".join(say("hidden_line") if line.strip() in secret_lines else line for line in text.split("\n"))
+    hidden = say("hidden_line").text()
+    return "\n".join(hidden if line.strip() in secret_lines else line for line in text.split("\n"))
 
 
 def _manual(spec: CellSpec, cell, missing: bool) -> R.TestResult:
@@ -61,16 +67,16 @@ def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResul
     if run is not None and run.status == "died":
         return result(R.ERROR, say("test_died", note=run.note))
     if run is None or run.status == "not_run":
-        outcome = R.TIMEOUT if "time limit" in (run.note if run else "") else R.ERROR
-        return result(outcome, say("test_not_run", note=run.note if run else say("test_empty_cell")))
+        note = run.note if run else say("empty_cell")
+        return result(R.TIMEOUT if note.code == "time_limit" else R.ERROR, say("test_not_run", note=note))
     if run.status == "timeout":
-        return result(R.TIMEOUT, say("test_interrupted", note=run.note) if "interrupted" in run.note else
-                      say("test_stopped", note=run.note))
+        interrupted = run.note is not None and run.note.code == "cell_interrupted"
+        return result(R.TIMEOUT, say("test_interrupted" if interrupted else "test_stopped", note=run.note))
     if run.status == "error" or any(o.output_type == "error" for o in cell.outputs):
         return result(R.FAILED, _failure(spec, cell, run))
     earned = _points(cell)
-    shown = "" if spec.hidden else _text(cell)
-    return result(R.PASSED, shown, earned)
+    printed = "" if spec.hidden else _text(cell)
+    return result(R.PASSED, say("test_printed", text=printed) if printed else None, earned)
 
 
 def _points(cell) -> float:
@@ -84,20 +90,20 @@ def _points(cell) -> float:
     return float(earned or 0.0)
 
 
-def _failure(spec: CellSpec, cell, run: CellRun) -> str:
+def _failure(spec: CellSpec, cell, run: CellRun) -> Message:
     error = next((o for o in cell.outputs if o.output_type == "error"), None)
     content = run.content or {}
     ename = error.ename if error else content.get("ename", "Error")
     evalue = error.evalue if error else content.get("evalue", "")
-    traceback = ANSI.sub("", "\n".join(error.traceback if error else content.get("traceback", [])))
+    traceback = R.ANSI.sub("", "\n".join(error.traceback if error else content.get("traceback", [])))
     head = f"{ename}: {evalue}" if evalue else ename
     if not spec.hidden:
-        return f"{head}\n\n{traceback}" if traceback else head
+        return say("test_error_traceback", error=head, traceback=traceback) if traceback else say("test_error", error=head)
     # A hidden test's source must not show: no traceback, only where in the visible part it failed.
     line = _failing_line(traceback, cell.get("execution_count"))
     if line is None or line in spec.hidden_lines:
-        return say("hidden_failure", head=head)
-    return say("hidden_failure_at", head=head, line=spec.source.split(chr(10))[line - 1].strip())
+        return say("hidden_failure", error=head)
+    return say("hidden_failure_at", error=head, line=spec.source.split(chr(10))[line - 1].strip())
 
 
 def _failing_line(traceback: str, execution_count) -> int | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .load import InvalidSubmission
+from .messages import Message, say
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_ZIP_BYTES = 200 * 2**20  # a zip inside a zip is read into memory
@@ -44,8 +45,8 @@ class Submission:
     origin: str  # where it came from, for people: a path, or zip!member, or zip!inner.zip!member
     path: str  # the file, or the zip holding it
     member: str | None = None  # the zip member (innermost), as zipfile spells it
-    problem: str | None = None  # known unreadable before reading (e.g. no notebook in the folder)
-    note: str | None = None  # something the batch should flag (an id collision)
+    problem: Message | None = None  # known unreadable before reading (e.g. no notebook in the folder)
+    note: Message | None = None  # something the batch should flag (an id collision)
     chain: tuple[str, ...] = ()  # the members of the zips in PATH, outermost first, that hold MEMBER
     raw_id: str = ""  # the name student_id comes from (NFC), before safe_id and collisions
 
@@ -61,18 +62,18 @@ class Submission:
                 with _open_zip(self.path, self.chain) as archive, archive.open(self.member) as handle:
                     data = handle.read(limit + 1)
         except EOFError:
-            raise InvalidSubmission(f"{self.origin} cannot be read: it is truncated") from None
+            raise InvalidSubmission(say("zip_truncated", origin=self.origin)) from None
         except Exception as error:  # OSError, and a damaged zip member's zlib.error, BadZipFile (bad CRC), ...
-            raise InvalidSubmission(f"{self.origin} cannot be read: {error}") from None
+            raise InvalidSubmission(say("unreadable", origin=self.origin, error=_utf8(str(error)))) from None
         if len(data) > limit:
-            raise InvalidSubmission(f"the file is larger than {limit // 2**20} MiB")
+            raise InvalidSubmission(say("too_large", mib=limit // 2**20))
         return data
 
 
 @dataclass(frozen=True)
 class Ignored:
     origin: str  # a file, a zip member, or a folder (everything in it)
-    reason: str
+    reason: Message
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def survey(path: str | os.PathLike, assignment_id: str, notebook_id: str | None 
     else:
         raise SubmissionsError(f"{path} is neither a folder, a .zip nor a notebook")
     found = _classify(files, assignment_id, notebook, ignored)
-    ignored = [Ignored(_utf8(i.origin), _utf8(i.reason)) for i in ignored]
+    ignored = [Ignored(_utf8(i.origin), i.reason) for i in ignored]
     return Survey(_unique(found), sorted(ignored, key=lambda i: i.origin))
 
 
@@ -128,11 +129,11 @@ def _dir_files(root: Path, ignored: list) -> list:
     for folder, dirs, names in os.walk(root):
         rel = Path(folder).relative_to(root)
         links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]  # os.walk does not follow them
-        ignored += [Ignored(os.path.join(folder, d), "a link to a folder: not followed") for d in links]
+        ignored += [Ignored(os.path.join(folder, d), say("link_to_folder")) for d in links]
         dirs[:] = sorted(d for d in dirs if not IGNORED_PARTS.match(d) and d not in links)
         if len(rel.parts) >= MAX_FOLDER_DEPTH:
-            ignored += [Ignored(os.path.join(folder, d), f"too deep: folders more than {MAX_FOLDER_DEPTH} levels "
-                                                         "down are not searched") for d in dirs]
+            ignored += [Ignored(os.path.join(folder, d), say("folders_too_deep", depth=MAX_FOLDER_DEPTH))
+                        for d in dirs]
             dirs[:] = []
         for name in sorted(n for n in names if not IGNORED_PARTS.match(n)):
             file = os.path.join(folder, name)
@@ -152,7 +153,7 @@ def _zip_files(archive, origin: str, path: str, chain: tuple, folder: tuple, hol
         shown = _member_name(info)
         where, name = f"{origin}!{shown}", PurePosixPath(shown.replace("\\", "/"))
         if name.is_absolute() or ".." in name.parts:
-            ignored.append(Ignored(where, "its name points outside the zip"))
+            ignored.append(Ignored(where, say("outside_zip")))
         elif any(IGNORED_PARTS.match(part) for part in name.parts):
             continue
         elif name.suffix.lower() == ".zip":
@@ -169,16 +170,16 @@ def _zip_files(archive, origin: str, path: str, chain: tuple, folder: tuple, hol
 def _nested(load, origin: str, path: str, chain: tuple, folder: tuple, name: str, depth: int, ignored) -> list:
     """The files of the zip NAME found in FOLDER; none, and the zip ignored with the reason, if it cannot be read."""
     if depth > MAX_ZIP_DEPTH:
-        ignored.append(Ignored(origin, f"a zip inside {MAX_ZIP_DEPTH - 1} zips is not opened"))
+        ignored.append(Ignored(origin, say("zip_too_deep", depth=MAX_ZIP_DEPTH - 1)))
         return []
     try:
         with load() as archive:
             if len(archive.infolist()) > MAX_ZIP_MEMBERS:
-                ignored.append(Ignored(origin, f"a zip of more than {MAX_ZIP_MEMBERS} files is not opened"))
+                ignored.append(Ignored(origin, say("zip_too_many", count=MAX_ZIP_MEMBERS)))
                 return []
             return _zip_files(archive, origin, path, chain, folder, PurePosixPath(name).stem, depth, ignored)
     except Exception as error:  # BadZipFile, OSError, too large, a damaged member, a name flagged UTF-8 that is not
-        ignored.append(Ignored(origin, f"not a readable zip: {error}"))
+        ignored.append(Ignored(origin, say("zip_unreadable", error=_utf8(str(error)))))
         return []
 
 
@@ -246,14 +247,13 @@ def _classify(files, assignment_id: str, notebook: str, ignored: list) -> list:
             if name == notebook:
                 student.append(file)
             else:
-                ignored.append(Ignored(file.origin, f"not {notebook}: in nbgrader's layout only "
-                                       f"<student>/{assignment_id}/{notebook} is graded" if is_notebook
-                                       else "not a notebook"))
+                layout = f"<student>/{assignment_id}/{notebook}"
+                ignored.append(Ignored(file.origin, say("not_in_layout", notebook=notebook, layout=layout)
+                                       if is_notebook else say("not_a_notebook")))
         elif not is_notebook:
-            ignored.append(Ignored(file.origin, "not a notebook"))
+            ignored.append(Ignored(file.origin, say("not_a_notebook")))
         elif len(parts) > 3:
-            ignored.append(Ignored(file.origin, "too deep: a notebook outside nbgrader's layout is graded at "
-                                   "most 2 folders down (<wrapper>/<student>/" + notebook + ")"))
+            ignored.append(Ignored(file.origin, say("notebook_too_deep", layout=f"<wrapper>/<student>/{notebook}")))
         elif (number := _copy_number(name, notebook)) is not None and (len(parts) >= 2 or file.holder):
             # per-student folder (or a zip named after the student): one notebook for it
             copies.setdefault(parts[:-1] or (file.holder,), []).append((name != notebook, -number, len(name), file))
@@ -268,14 +268,15 @@ def _classify(files, assignment_id: str, notebook: str, ignored: list) -> list:
             found.append((student, notebooks[0], None))
             _other_copies(student, notebooks[0], notebooks[1:], 3, ignored)
         else:
-            found.append((student, _File((), parent, parent, parent), f"no {notebook} in {student}/{assignment_id}/"))
+            found.append((student, _File((), parent, parent, parent),
+                          say("no_notebook_in", notebook=notebook, folder=_utf8(f"{student}/{assignment_id}/"))))
     return found
 
 
 def _other_copies(student: str, graded: _File, others: list, shown: int, ignored: list):
     where = "/".join(graded.parts[-shown:]) if len(graded.parts) >= shown else graded.origin
     for other in others:
-        ignored.append(Ignored(other.origin, f"another copy of {student}'s notebook: {where} is graded"))
+        ignored.append(Ignored(other.origin, say("another_copy", student=_utf8(student), where=_utf8(where))))
 
 
 def _utf8(text: str) -> str:
@@ -301,10 +302,9 @@ def _unique(found) -> list:
         while student_id in taken or student_id.lower() in OUTPUT_NAMES:
             number += 1
             student_id = f"{base}-{number}"
-            note = f"another submission also maps to student id '{base}': this one is graded as '{student_id}'"
-            if base.lower() in OUTPUT_NAMES:
-                note = f"student id '{base}' is the name of a class-level output: this one is graded as '{student_id}'"
+            note = say("id_reserved" if base.lower() in OUTPUT_NAMES else "id_collision", base=base,
+                       student_id=student_id)
         taken.add(student_id)
-        subs.append(Submission(student_id, _utf8(file.origin), file.path, file.member, problem and _utf8(problem),
+        subs.append(Submission(student_id, _utf8(file.origin), file.path, file.member, problem,
                                note, file.chain, unicodedata.normalize("NFC", _utf8(raw))))
     return subs

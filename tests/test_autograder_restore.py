@@ -14,7 +14,7 @@ from course import RELEASE, read
 def restored(assignment, data: bytes):
     nb, flags = read_notebook(data)
     out = restore(nb, assignment)
-    return out.nb, flags + out.flags, out
+    return out.nb, [str(flag) for flag in flags + out.flags], out
 
 
 def cell(nb, grade_id):

@@ -8,6 +8,7 @@ from autograder.batch import grades_csv
 from autograder.cli import grade_table
 from autograder.files import remove_partials, write_atomic
 from autograder.assignment import bound_names
+from autograder.messages import say
 from autograder.views.progress import Progress
 from autograder.engine.session import Outputs
 
@@ -59,17 +60,21 @@ def test_progress_redraws_a_bar_on_a_terminal_and_prints_lines_otherwise():
 
 def test_results_follow_gradescope_and_grades_csv_has_one_row_each():
     result = R.Result("ann", "lesson08", R.GRADED, max_score=3.0)
-    result.tests = [R.TestResult("t_basic", 1.0, 1.0, R.PASSED), R.TestResult("t_more", 0.0, 2.0, R.TIMEOUT, "x" * 10_000, True)]
-    result.flag("a flag")
-    result.flag("a flag")
+    long = say("test_stopped", note=say("memory_limit", mib="x" * 10_000))
+    result.tests = [R.TestResult("t_basic", 1.0, 1.0, R.PASSED), R.TestResult("t_more", 0.0, 2.0, R.TIMEOUT, long, True)]
+    result.flag(say("answer_cell_missing", grade_id="a"))
+    result.flag(say("answer_cell_missing", grade_id="a"))
     data = result.to_dict()
-    assert data["score"] == 1.0 and data["extra_data"]["flags"] == ["a flag"]
+    flag = "answer cell 'a' is missing from the notebook"
+    assert data["score"] == 1.0 and data["extra_data"]["flags"] == [flag]
+    assert data["extra_data"]["flag_messages"] == [{"code": "answer_cell_missing", "fields": {"grade_id": "a"}}]
     assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
-    assert data["tests"][1]["extra_data"] == {"outcome": "timeout", "hidden": True}
+    assert data["tests"][1]["extra_data"] == {"outcome": "timeout", "hidden": True, "message": long.to_dict()}
     assert len(data["tests"][1]["output"]) < 4_100
+    assert R.Result.from_dict(data) == result  # an earlier run's results.json reads back as it was
     invalid = R.Result("ben", "lesson08", R.INVALID, max_score=3.0).to_dict()
     text = grades_csv({"ben": invalid, "ann": data})
-    assert text.splitlines() == ["\ufeffstudent_id,score,max_score,status,flags", "ann,1,3,graded,a flag",
+    assert text.splitlines() == ["\ufeffstudent_id,score,max_score,status,flags", f"ann,1,3,graded,{flag}",
                                  "ben,0,3,invalid,"]
     assert grade_table({"ann": data}).splitlines()[1].split() == ["ann", "1", "3", "graded", "1"]
 

@@ -11,6 +11,7 @@ from autograder.batch import Options, _plan
 from autograder.executors import local
 from autograder.grade import fingerprint
 from autograder.merge import merge_gpu_tests
+from autograder.messages import say
 from autograder.engine.session import Limits
 from autograder.submissions import Submission
 
@@ -27,11 +28,10 @@ def student(tmp_path):
 def leave_result(out, assignment, status, notebook_bytes):
     folder = out / "ann"
     folder.mkdir(parents=True)
-    results = {"score": 0, "execution_time": 1.0, "output": "", "tests": [],
-               "extra_data": {"status": status, "fingerprint": fingerprint(notebook_bytes, assignment, LIMITS),
-                              "flags": [], "kernel": None, "max_score": 38.0}}
-    (folder / "results.json").write_text(json.dumps(results))
-    return results
+    result = R.Result("ann", "lesson08", status, max_score=38.0, execution_time=1.0,
+                      fingerprint=fingerprint(notebook_bytes, assignment, LIMITS))
+    (folder / "results.json").write_text(json.dumps(result.to_dict()))
+    return result
 
 
 # (status left by the earlier run, same notebook?, options, CUDA now?) → what happens
@@ -64,20 +64,20 @@ def test_plan(tmp_path, student, ag_assignment, status, same, options, cuda, exp
 
 
 def test_merging_twice_neither_repeats_flags_nor_forgets_the_first_kernel():
-    test = {"name": "to_numpy_gpu", "score": 0.0, "max_score": 2.0, "status": "failed", "output": "",
-            "visibility": "after_published", "extra_data": {"outcome": R.NEEDS_GPU, "hidden": True}}
-    first = {"score": 0.0, "execution_time": 1.0, "output": "", "tests": [test],
-             "extra_data": {"status": R.PROVISIONAL, "flags": ["cpu flag"], "max_score": 2.0,
-                            "kernel": {"cuda_device": None, "name": "cpu"}}}
-    failed_gpu_run = {"score": 0.0, "execution_time": 1.0, "output": "kernel died", "tests": [],
-                      "extra_data": {"status": R.GRADER_ERROR, "flags": ["gpu flag"],
-                                     "kernel": {"cuda_device": "NVIDIA H200", "name": "gpu"}}}
+    test = R.TestResult("to_numpy_gpu", 0.0, 2.0, R.NEEDS_GPU, say("test_needs_gpu"), True)
+    first = R.Result("ann", "lesson08", R.PROVISIONAL, [test], [say("answer_cell_missing", grade_id="a")],
+                     {"cuda_device": None, "name": "cpu"}, max_score=2.0, execution_time=1.0)
+    failed_gpu_run = R.Result("ann", "lesson08", R.GRADER_ERROR, [], [say("grader_error_flag", kind="OSError")],
+                              {"cuda_device": "NVIDIA H200", "name": "gpu"}, [say("grader_failed")], 1.0, 2.0)
     once = merge_gpu_tests(first, failed_gpu_run)
     twice = merge_gpu_tests(once, failed_gpu_run)
-    assert twice["extra_data"]["flags"] == once["extra_data"]["flags"]
-    assert len(once["extra_data"]["flags"]) == 3
-    assert twice["extra_data"]["graded_without_gpu_on"]["name"] == "cpu"
-    assert twice["extra_data"]["status"] == R.PROVISIONAL
+    assert twice.flags == once.flags
+    assert [flag.code for flag in once.flags] == ["answer_cell_missing", "grader_error_flag", "gpu_run_failed"]
+    assert twice.extra["graded_without_gpu_on"]["name"] == "cpu"
+    assert twice.status == R.PROVISIONAL
+    data = twice.to_dict()  # still provisional, in words and in codes
+    assert data["output"].endswith(" Still provisional: to_numpy_gpu could not be graded.")
+    assert [m["code"] for m in data["extra_data"]["messages"]] == ["merged_summary", "merged_still_provisional"]
 
 
 GIB = 2**30

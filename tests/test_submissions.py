@@ -11,6 +11,7 @@ import pytest
 from autograder.load import InvalidSubmission
 from autograder import submissions
 from autograder.submissions import Ignored, SubmissionsError, discover, safe_id, survey
+from autograder.messages import say
 
 NB = b'{"nbformat": 4}'
 
@@ -156,7 +157,7 @@ def test_ids_never_take_the_names_of_the_class_outputs(tmp_path):
     assert not {i.lower() for i in subs} & {"grades.csv", "report.html"}
     assert not any(i.startswith(".") for i in subs)
     assert {"grades.csv-2", "report.html-2", "ann"} <= set(subs)
-    assert "output" in subs["grades.csv-2"].note and subs["ann"].note is None
+    assert subs["grades.csv-2"].note.code == "id_reserved" and subs["ann"].note is None
 
 
 def test_survey_of_a_mixed_folder_opens_the_zip_and_gives_a_reason_for_the_rest(tmp_path):
@@ -170,7 +171,7 @@ def test_survey_of_a_mixed_folder_opens_the_zip_and_gives_a_reason_for_the_rest(
     gina = found.submissions[1]
     assert gina.origin == str(path / "late.zip") + "!gina.ipynb"
     assert (gina.path, gina.chain, gina.member) == (str(path / "late.zip"), (), "gina.ipynb")
-    assert found.ignored == [Ignored(str(path / "README.txt"), "not a notebook")]  # hidden files: silently skipped
+    assert found.ignored == [Ignored(str(path / "README.txt"), say("not_a_notebook"))]  # hidden files: silently skipped
     assert discover(path, "lesson08") == found.submissions
 
 
@@ -188,8 +189,7 @@ def test_zips_in_zips_are_read_to_a_depth_cap(tmp_path, as_zip):
     assert (subs["x"].path, subs["x"].chain, subs["x"].member) == (zip_path, ("inner.zip",), "x.ipynb")
     assert subs["y"].chain == ("inner.zip", "deeper.zip")
     assert [s.read() for s in found.submissions] == [b"A", b"X", b"Y"]
-    assert found.ignored == [Ignored(f"{zip_path}!inner.zip!deeper.zip!deepest.zip",
-                                     "a zip inside 2 zips is not opened")]
+    assert found.ignored == [Ignored(f"{zip_path}!inner.zip!deeper.zip!deepest.zip", say("zip_too_deep", depth=2))]
 
 
 def test_legacy_zip_names_are_read_as_utf8_then_cp949(tmp_path):
@@ -228,7 +228,7 @@ def test_copies_and_case_in_per_student_folders_count_for_the_student(tmp_path, 
     assert {i: s.read() for i, s in subs.items()} == {"choi": b"C", "kim": b"K", "lee": b"L", "park": b"P",
                                                        "lesson08_1": b"T"}
     assert subs["kim"].raw_id == "kim" and subs["lesson08_1"].raw_id == "lesson08 (1)"
-    reasons = {i.origin.removeprefix(str(path) + ("!" if as_zip else os.sep)): i.reason for i in found.ignored}
+    reasons = {i.origin.removeprefix(str(path) + ("!" if as_zip else os.sep)): str(i.reason) for i in found.ignored}
     choi = "another copy of choi's notebook: choi/lesson08(3).ipynb is graded"
     assert reasons == {"choi/Lesson08 - Copy.ipynb": choi, "choi/lesson08 (1).ipynb": choi,
                        "choi/lesson08 copy.ipynb": choi,
@@ -248,7 +248,7 @@ def test_a_corrupt_or_oversized_inner_zip_is_ignored_with_the_reason(tmp_path, m
                                     "late.zip": zip_bytes(late)})
     found = survey(path, "lesson08")
     assert [(s.student_id, s.read()) for s in found.submissions] == [("ann", b"A"), ("bob", b"B")]
-    reasons = {i.origin.removeprefix(str(path) + os.sep): i.reason for i in found.ignored}
+    reasons = {i.origin.removeprefix(str(path) + os.sep): str(i.reason) for i in found.ignored}
     assert set(reasons) == {"broken.zip", "late.zip!bad.zip", "late.zip!big.zip"}
     assert all(r.startswith("not a readable zip: ") for r in reasons.values())
     assert "larger than" in reasons["late.zip!big.zip"]
@@ -303,7 +303,7 @@ def test_every_file_is_a_submission_or_ignored(tmp_path):
     assert {e for c in covering.values() for e in c} == set(entries)
     assert sorted(s.student_id for s in found.submissions) == ["ann", "bob", "cy", "gina", "hal", "kim"]
     assert all(s.raw_id for s in found.submissions)
-    reasons = {i.origin.removeprefix(str(path) + os.sep): i.reason for i in found.ignored}
+    reasons = {i.origin.removeprefix(str(path) + os.sep): str(i.reason) for i in found.ignored}
     assert reasons["ann/lesson08/scratch.ipynb"] == ("not lesson08.ipynb: in nbgrader's layout only "
                                                       "<student>/lesson08/lesson08.ipynb is graded")
     assert reasons["kim/Lesson08 (1).ipynb"] == "another copy of kim's notebook: kim/lesson08.ipynb is graded"

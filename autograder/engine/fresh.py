@@ -55,7 +55,7 @@ class FreshEngine:
 class FreshKernel:
     def __init__(self, engine: FreshEngine, env: dict, arguments):
         self.engine = engine
-        self.gone = ""  # a warm kernel's parent can vanish; a fresh kernel has none
+        self.gone = None  # a warm kernel's parent can vanish; a fresh kernel has none
         self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
         self.cwd = tempfile.mkdtemp(prefix="autograder-kernel-")
         self.km = KernelManager(kernel_name=engine.kernel_name)

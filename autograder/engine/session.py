@@ -16,13 +16,14 @@ from queue import Empty
 
 import zmq
 
+from ..messages import Message, say
 from ..sandbox import kernel_limits
 
 WATCH_EVERY = 0.2  # seconds between looks at the process (alive? memory?)
 SENT_PER_KEPT = 64  # a kernel may send this many bytes per byte of output a notebook keeps, then it is stopped
 MAX_TRACEBACK_LINES = 60
 MAX_LINE = 2_000
-STUCK = "did not stop when interrupted"
+STUCK = say("stuck")
 # Every grading kernel, whichever engine made it: no history file; plain tracebacks (the default,
 # with context lines, costs ~14 ms per error; feedback shows the failing line either way); no
 # 0.5 ms nap after each request (the grader waits for the kernel's idle status anyway).
@@ -48,7 +49,7 @@ class Reply:
     outputs: list = field(default_factory=list)
     content: dict | None = None  # the execute_reply's content
     seconds: float = 0.0
-    note: str = ""  # why it timed out or died, in words
+    note: Message | None = None  # why it timed out or died
     dropped: int = 0  # bytes of output not kept
 
 
@@ -112,7 +113,7 @@ class Session:
         self.kernel = self.kc = None
         self.stuck = False
         self.output_used = 0
-        self.death = ""
+        self.death: Message | None = None
         self.received = 0  # bytes the kernel sent
         self._dying = threading.Lock()
         self._watcher, self._unwatch, self._monitors = None, threading.Event(), []
@@ -131,7 +132,7 @@ class Session:
                                self.engine.sandbox.enabled)
         self.kernel = self.engine.start(env, KERNEL_ARGUMENTS, {**limits, "sent": self._most_sent})
         self.kc = self.kernel.client
-        self.stuck, self.death, self.received = False, "", 0
+        self.stuck, self.death, self.received = False, None, 0
         self._wait_for_ready(self.limits.startup_timeout)
         self._start_watch()
 
@@ -166,7 +167,7 @@ class Session:
                     pass
             alive, code, _ = self.kernel.poll()
             if not alive:
-                raise RuntimeError(f"the grading kernel did not start: {_death_words(code)}")
+                raise RuntimeError(f"the grading kernel did not start: {_death_words(code).text()}")
         raise RuntimeError(f"the grading kernel did not answer within {timeout:.0f} s")
 
     @property
@@ -208,7 +209,7 @@ class Session:
                 reply = self._shell_reply(msg_id)
         status = "timeout" if timed_out else reply["content"].get("status", "error")
         return self._done(started, status if status in ("ok", "timeout") else "error", outputs,
-                          reply["content"], f"ran past {timeout:.0f} s: interrupted" if timed_out else "")
+                          reply["content"], say("cell_interrupted", seconds=f"{timeout:.0f}") if timed_out else None)
 
     def _wait(self, seconds: float) -> dict:
         """Block until shell or iopub has a message (or `seconds` pass); which sockets are ready.
@@ -255,7 +256,7 @@ class Session:
         try:
             msg = _receive(channel)
         except (ValueError, KeyError, TypeError, IndexError):  # unsigned, not JSON, missing fields
-            self._stop("the kernel sent a malformed message and was stopped")
+            self._stop(say("malformed_message"))
             return {"header": {}, "msg_type": "", "parent_header": {}, "content": {}, "size": 0}
         self.received += msg["size"]
         if self.received > self._most_sent:
@@ -263,7 +264,7 @@ class Session:
         return msg
 
     def _stop_sender(self) -> None:
-        self._stop(f"the kernel sent more than {self._most_sent >> 20} MiB of output and was stopped")
+        self._stop(say("output_flood", mib=self._most_sent >> 20))
 
     def _start_watch(self) -> None:
         """The watch thread, and monitors of the shell and iopub connections (each on an address of
@@ -283,8 +284,7 @@ class Session:
         while not unwatch.wait(WATCH_EVERY) and self._watch():
             if broken:
                 limit = self.kc.iopub_channel.socket.getsockopt(zmq.MAXMSGSIZE)
-                self._stop("the kernel's connection to the grader broke" + (
-                    f" (a message over {limit >> 20} MiB is refused)" if limit > 0 else "") + " and it was stopped")
+                self._stop(say("connection_broke_size", mib=limit >> 20) if limit > 0 else say("connection_broke"))
                 return
             broken = any(monitor.poll(0) for _, monitor in monitors)
 
@@ -297,20 +297,20 @@ class Session:
             self._stop(self.kernel.gone or _death_words(code), kill=False)
             return False
         if memory > self.limits.memory_limit_mb * 2**20:
-            self._stop(f"the kernel used more than {self.limits.memory_limit_mb} MiB of memory and was stopped")
+            self._stop(say("memory_limit", mib=self.limits.memory_limit_mb))
             return False
         if getattr(self.kernel, "sent", 0) > self._most_sent:
             self._stop_sender()
             return False
         return True
 
-    def _stop(self, words: str, kill: bool = True) -> None:
-        """The kernel's death, in words; the first one given stands (the watch runs in a thread of its own)."""
+    def _stop(self, why: Message, kill: bool = True) -> None:
+        """The kernel's death and why; the first one given stands (the watch runs in a thread of its own)."""
         with self._dying:
             if not self.death:
                 if kill:
                     self.kernel.kill()
-                self.death = words
+                self.death = why
 
 
 def _receive(channel) -> dict:
@@ -327,11 +327,11 @@ def _receive(channel) -> dict:
             "content": json.loads(parts[4]), "buffers": parts[5:], "size": sum(map(len, frames))}
 
 
-def _death_words(code) -> str:
+def _death_words(code) -> Message:
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        return f"the kernel died ({name})"
-    return f"the kernel exited (exit code {code})" if code is not None else "the kernel died"
+        return say("kernel_signal", signal=name)
+    return say("kernel_exited", code=code) if code is not None else say("kernel_died")

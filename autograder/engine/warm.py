@@ -24,6 +24,7 @@ import psutil
 import zmq
 from jupyter_client.blocking import BlockingKernelClient
 
+from ..messages import say
 from .. import sandbox as sandboxing
 from .relay import Relay
 
@@ -35,7 +36,7 @@ IPC_BYTES = 16 * 2**20
 # The largest message the grader takes from a kernel: zmq drops the connection of a kernel that
 # sends a bigger one before reading it (the kernel's own prints are sent in smaller pieces).
 MAX_MESSAGE_BYTES = 16 * 2**20
-PARENT_GONE = "the grading sandbox stopped while this submission ran"
+PARENT_GONE = say("sandbox_gone")
 
 
 class EngineError(RuntimeError):
@@ -273,7 +274,7 @@ class ForkedKernel:
         self.pid = parent.request(op="fork", connection_file=f"{parent.ipc_inside}/kernel.json", env=env,
                                   arguments=list(arguments), limits=limits, uid=uid, gid=gid,
                                   home=f"home-{secrets.token_hex(4)}")["pid"]
-        self.gone = ""
+        self.gone = None  # why the kernel is gone with its parent (a Message), once it is
         relayed = os.path.join(parent.folder, f"r{secrets.token_hex(4)}")  # outside the sandbox
         self.relay = Relay({f"{relayed}-{ports[name]}": f"{parent.ipc_dir}/k-{ports[name]}"
                             for name in ("shell_port", "iopub_port", "stdin_port", "control_port")})

@@ -70,7 +70,7 @@ def run_jobs(client, jobs, assignment, limits, setup: WorkerSetup, needs_gpu):
     """Yield (job, Graded) as each finishes; `needs_gpu(job)` sends a job only to GPU workers."""
     from distributed import KilledWorker, as_completed
     from ..grade import grader_error
-    from ..views.messages import for_results
+    from ..messages import say
 
     sent = assignment.to_dict()
     run = uuid.uuid4().hex[:8]
@@ -87,8 +87,8 @@ def run_jobs(client, jobs, assignment, limits, setup: WorkerSetup, needs_gpu):
             try:
                 yield job, future.result()
             except KilledWorker as error:  # kept: running the same command again won't retry it
-                yield job, grader_error(job.data, assignment, job.sub.student_id, limits,
-                                        for_results("worker_killed"), f"killed its Dask worker every time it ran: {error}")
+                yield job, grader_error(job.data, assignment, job.sub.student_id, limits, say("worker_killed"),
+                                        say("worker_killed_flag", error=str(error)[:300]))
             except Exception as error:  # the cluster itself failed (lost its scheduler, a worker without us)
                 raise ClusterError(f"the Dask cluster could not grade {job.sub.student_id}: "
                                    f"{type(error).__name__}: {error}") from None

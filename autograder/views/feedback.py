@@ -5,34 +5,29 @@ never read: it can quote the hidden test's source; its description (the first li
 cell's docstring, which students received) is shown instead. Messages are truncated so a student
 who prints megabytes cannot make the page (or the grading machine's disk) large.
 
-The page is in the course's language (messages.py; course.feedback_language): its words,
-statuses and summary come from the results' structured data, not from results["output"], which
-stays English for Gradescope and the instructor's report.
+The page is in the course's language (course.feedback_language): every sentence on it is a
+Message (messages.py) the results hold, rendered here; results["output"] and the flags' text
+stay English for Gradescope and are shown only for results that carry no codes.
 """
 import html
 import re
 
-from . import messages
+from .. import messages, results as R
+from ..assignment import MAX_DESCRIPTION_CHARS
+from ..messages import Message
 
 MAX_MESSAGE_CHARS = 4_000  # one failure message, flag or summary
 MAX_PAGE_MESSAGE_CHARS = 60_000  # all failure messages on one page together
 MAX_FLAGS = 30
 MAX_NAME_CHARS = 200
-MAX_DESCRIPTION_CHARS = 300
 
-OUTCOMES_IN_ORDER = ("passed", "failed", "timeout", "error", "needs_gpu", "missing", "manual")
-STATUSES = ("graded", "provisional", "invalid", "error")
-OUTCOME_WORDS = {outcome: messages.text("en", f"outcome_{outcome}") for outcome in OUTCOMES_IN_ORDER}
-STATUS_WORDS = {status: messages.text("en", f"status_{status}") for status in STATUSES}
-
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # colour codes in Jupyter tracebacks
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # lone surrogates break writing
 
 
 def clean_text(value, limit: int = MAX_MESSAGE_CHARS, language: str = "en") -> str:
     """Any value as printable text of at most `limit` characters (plus a note), not yet escaped."""
     text = "" if value is None else str(value)
-    text = _UNPRINTABLE.sub("\ufffd", _ANSI_ESCAPE.sub("", text))
+    text = _UNPRINTABLE.sub("\ufffd", R.ANSI.sub("", text))
     if len(text) > limit:
         text = f"{text[:limit]}\n{messages.text(language, 'cut', count=len(text) - limit)}"
     return text
@@ -64,13 +59,9 @@ def is_hidden(test: dict) -> bool:
     return extra.get("hidden", True) is not False or test.get("visibility", "visible") != "visible"
 
 
-def outcome_of(test: dict) -> str:
-    return (test.get("extra_data") or {}).get("outcome") or test.get("status") or "error"
-
-
 def outcome_words(test: dict, language: str = "en") -> str:
-    outcome = outcome_of(test)
-    words = messages.text(language, f"outcome_{outcome}") if outcome in OUTCOMES_IN_ORDER else str(outcome)
+    outcome = R.outcome_of(test)
+    words = messages.text(language, f"outcome_{outcome}") if outcome in R.OUTCOMES else str(outcome)
     return messages.text(language, "hidden_test", words=words) if is_hidden(test) else words
 
 
@@ -106,19 +97,26 @@ def _say(language: str, key: str, **fields) -> str:
     return esc(messages.text(language, key, **fields), language=language)
 
 
+def _test_message(test: dict, language: str) -> str | None:
+    """What the page says under a test's outcome, or None: its Message in `language` (none that only
+    repeats the outcome), or the English output of results without codes. A hidden test's is never read."""
+    if is_hidden(test):
+        return None
+    message = Message.from_dict((test.get("extra_data") or {}).get("message"))
+    if message is not None:
+        return None if message.code in messages.SAID_BY_OUTCOME else message.text(language)
+    output = test.get("output")
+    return output if isinstance(output, str) and output else None
+
+
 def _test_rows(tests: list, language: str) -> str:
     rows, budget = [], MAX_PAGE_MESSAGE_CHARS
     for test in tests:
-        outcome = outcome_of(test)
+        outcome = R.outcome_of(test)
         cell = f'<span class="{esc(outcome, 40)}">{esc(outcome_words(test, language))}</span>'
-        message = test.get("output") if not is_hidden(test) else None  # hidden: never read
-        if _repeats_outcome(message):
-            message = None
-        if message and outcome != "passed":
+        message = _test_message(test, language)
+        if message and outcome != R.PASSED:
             if budget > 0:
-                message = str(message)
-                if len(message) <= MAX_MESSAGE_CHARS:
-                    message = messages.localize(message, language)
                 shown = clean_text(message, min(MAX_MESSAGE_CHARS, budget), language)
                 budget -= len(shown)
                 cell += f"<pre>{html.escape(shown)}</pre>"
@@ -133,20 +131,12 @@ def _test_rows(tests: list, language: str) -> str:
     return "\n".join(rows)
 
 
-def _repeats_outcome(message) -> bool:
-    """A grader message that only says what the outcome's words already say."""
-    found = messages.match(message) if isinstance(message, str) and len(message) <= MAX_MESSAGE_CHARS else None
-    return bool(found) and found[0] in messages.SAID_BY_OUTCOME
-
-
 def _counts(tests: list, language: str) -> str:
     """'3 passed, 1 failed' in `language`, outcomes in a fixed order."""
-    counts = {}
-    for test in tests:
-        counts[outcome_of(test)] = counts.get(outcome_of(test), 0) + 1
-    order = [o for o in OUTCOMES_IN_ORDER if o in counts] + [o for o in counts if o not in OUTCOMES_IN_ORDER]
-    return ", ".join(messages.text(language, f"count_{o}", count=counts[o]) if o in OUTCOMES_IN_ORDER
-                     else messages.text(language, "count_other", count=counts[o], outcome=o) for o in order)
+    counts = R.count_outcomes(tests)
+    order = [o for o in R.OUTCOMES if o in counts] + [o for o in counts if o not in R.OUTCOMES]
+    return ", ".join(messages.text(language, f"count_{o}", count=counts[o]) if o in R.OUTCOMES
+                     else f"{o}: {counts[o]}" for o in order)
 
 
 def _notebook_file(notebook_id) -> str | None:
@@ -159,20 +149,15 @@ def _summary(results: dict, status: str, tests: list, language: str, notebook_id
     """The paragraphs under the score: counts for a graded submission; what went wrong and what to
     do next for one that was not graded."""
     parts = []
-    if status in ("graded", "provisional"):
+    if status in (R.GRADED, R.PROVISIONAL):
         if tests:
             counts = _say(language, "counts", counts=_counts(tests, language))
             parts.append(f'<p>{_say(language, "results")}: {counts}</p>')
-        if any(outcome_of(t) == "manual" for t in tests):
+        if any(R.outcome_of(t) == R.MANUAL for t in tests):
             parts.append(f"<p>{_say(language, 'manual_note')}</p>")
         return parts
-    output = results.get("output")
-    found = messages.match(output) if isinstance(output, str) and len(output) <= MAX_MESSAGE_CHARS else None
-    if found and found[0] == "not_graded":
-        output = found[1]["reason"]  # the status already says it was not graded
-    elif found:
-        output = messages.localize(output, language)
-    if output and not (found and found[0] == "grader_failed"):  # the next step says all of it
+    output = _details(results, language)
+    if output:
         parts.append(f'<p>{_say(language, "details")}: {esc(output, language=language)}</p>')
     notebook = _notebook_file(notebook_id)
     if status == "invalid":
@@ -186,27 +171,49 @@ def _summary(results: dict, status: str, tests: list, language: str, notebook_id
     return parts
 
 
+def _details(results: dict, language: str) -> str | None:
+    """Why a submission was not graded, in `language`; None where the status and the next step say all."""
+    found = [Message.from_dict(m) for m in (results.get("extra_data") or {}).get("messages") or []]
+    if not found or None in found:
+        output = results.get("output")
+        return output if isinstance(output, str) and output else None
+    if found[0].code == "grader_failed":  # the next step says all of it
+        return None
+    if found[0].code == "not_graded":  # the status already says it was not graded
+        reason = found[0].fields["reason"]
+        return reason.text(language) if isinstance(reason, Message) else str(reason)
+    return "".join(m.text(language) for m in found)
+
+
+def flags_in(extra: dict, language: str) -> list:
+    """The flags in `language`; their English text where the results carry no codes."""
+    texts, data = extra.get("flags") or [], extra.get("flag_messages")
+    found = [Message.from_dict(m) for m in data] if isinstance(data, list) else []
+    if len(found) == len(texts) and None not in found:
+        return [m.text(language) for m in found]
+    return texts
+
+
 def render_feedback(results: dict, language: str = "en", notebook_id: str | None = None) -> str:
     """The HTML feedback page for one student's results dict, in `language` (messages.LANGUAGES).
 
     `notebook_id` names the notebook an invalid submission should resubmit (default: the results'
     extra_data.notebook_id, if any)."""
-    if language not in messages.LANGUAGES:
-        raise ValueError(f"feedback language {language!r} is not one of {', '.join(messages.LANGUAGES)}")
+    messages.check_language(language)
 
     extra = results.get("extra_data") or {}
     tests = results.get("tests") or []
     status = extra.get("status") or "error"
     student = clean_text(extra.get("student_id") or "", MAX_NAME_CHARS, language)
     score = f'{fmt_points(results.get("score"))} / {fmt_points(submission_max_score(results))}'
-    status_words = messages.text(language, f"status_{status}") if status in STATUS_WORDS else status
+    status_words = messages.text(language, f"status_{status}") if status in R.STATUSES else status
 
     title = _say(language, "title_student", student=student) if student else _say(language, "title")
     parts = [f"<h1>{title}</h1>"]
     parts.append(f'<p><strong>{_say(language, "score")}: {score}</strong><br>'
                  f'{_say(language, "status")}: {esc(status_words)}</p>')
     parts += _summary(results, status, tests, language, notebook_id or extra.get("notebook_id"))
-    flags = extra.get("flags") or []
+    flags = flags_in(extra, language)
     if flags:
         items = "".join(f"<li>{esc(flag, language=language)}</li>" for flag in flags[:MAX_FLAGS])
         more = ""
