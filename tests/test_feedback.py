@@ -8,9 +8,10 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from autograder import course, grade as grading, results as R
+from autograder import course, grade as grading, messages, results as R
 from autograder.execute import CellRun, NotebookRun
-from autograder.views import messages
+from autograder.engine.session import Limits
+from autograder.messages import say
 from autograder.views.feedback import MAX_MESSAGE_CHARS, render_feedback
 from autograder_fixtures import submission
 from course import ROOT
@@ -21,11 +22,16 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p
                 "ul", "li", "table", "tr", "th", "td", "code", "span", "pre"}
 
 
-def make_test(name, outcome="passed", output="", hidden=False, score=None, max_score=1.0):
+def make_test(name, outcome="passed", output="", hidden=False, score=None, max_score=1.0, message=None):
+    """A test as results.json holds it; `message` (a Message) gives its output and its code."""
     passed = outcome == "passed"
-    return {"name": name, "score": (max_score if passed else 0.0) if score is None else score,
-            "max_score": max_score, "status": "passed" if passed else "failed", "output": output,
+    test = {"name": name, "score": (max_score if passed else 0.0) if score is None else score,
+            "max_score": max_score, "status": "passed" if passed else "failed",
+            "output": message.text() if message else output,
             "visibility": "visible", "extra_data": {"outcome": outcome, "hidden": hidden}}
+    if message:
+        test["extra_data"]["message"] = message.to_dict()
+    return test
 
 
 def make_results(tests, status="graded", flags=(), student="alice", **extra):
@@ -274,16 +280,18 @@ def test_statuses_and_outcomes_in_korean():
         assert f"상태: {words}" in render_feedback(make_results([], status=status), "ko"), status
 
 
-def test_a_visible_tests_grader_message_is_localized_and_a_traceback_is_not():
+def test_a_visible_tests_message_is_rendered_from_its_code_and_a_traceback_stays_as_it_is():
     traceback = "AssertionError: float64 must stay float64"
     page = render_feedback(make_results([
-        make_test("to_numpy_gpu", "needs_gpu", output=messages.for_results("test_needs_gpu")),  # says it twice
-        make_test("essay", "manual", output=messages.for_results("answer_manual")),  # says it twice
-        make_test("blank", "failed", output=messages.for_results("answer_empty")),
-        make_test("slow", "timeout", output=messages.for_results("test_stopped", note="the notebook time limit")),
-        make_test("dtypes", "failed", output=traceback),
+        make_test("to_numpy_gpu", "needs_gpu", message=say("test_needs_gpu")),  # says it twice
+        make_test("essay", "manual", message=say("answer_manual")),  # says it twice
+        make_test("blank", "failed", message=say("answer_empty")),
+        make_test("slow", "timeout", message=say("test_stopped", note=say("time_limit"))),
+        make_test("dtypes", "failed", message=say("test_error", error=traceback)),
+        make_test("older", "failed", output="Stopped: an older results.json without codes."),
     ], status="provisional"), "ko")
-    assert TagCollector(page).pre_texts == ["답이 비어 있어요.", "멈췄어요: the notebook time limit.", traceback]
+    assert TagCollector(page).pre_texts == ["답이 비어 있어요.", "멈췄어요: 노트북 전체 제한 시간이 다 됐어요.", traceback,
+                                            "Stopped: an older results.json without codes."]
 
 
 def test_a_failed_hidden_test_says_what_it_checked_and_never_how(monkeypatch, ag_assignment):
@@ -322,12 +330,13 @@ def test_an_invalid_submission_gets_a_next_step_and_no_kernel_line(ag_assignment
     page = render_feedback(results, "ko", notebook_id=ag_assignment.notebook_id)
     assert ("이렇게 해 주세요:</strong> 노트북 파일이 손상됐거나 과제 노트북이 아니에요. "
             f"과제 노트북({ag_assignment.notebook_id}.ipynb)을 다시 저장해서 다시 제출해 주세요.") in page
-    assert "자세한 내용: the file is not valid JSON" in page
+    assert "자세한 내용: 올바른 JSON이 아니에요 (1번째 줄, 12번째 칸)" in page
     assert "채점 환경" not in page and "Python" not in page and "torch" not in page
     english = render_feedback(results, "en")
     assert "Graded with" not in english and "Python" not in english
     assert "Save the assignment's notebook again and submit it again." in page_text(english)  # no notebook id given
-    unreadable = grading.not_readable("민지", ag_assignment, "the file is not a notebook").results
+    assert "Details: the file is not valid JSON (line 1, column 12)" in page_text(english)
+    unreadable = grading.not_readable("민지", ag_assignment, say("not_a_notebook")).results
     page = render_feedback({**unreadable, "extra_data": {**unreadable["extra_data"], "notebook_id": "week3"}}, "ko")
     assert "과제 노트북(week3.ipynb)을 다시 저장해서" in page and "채점 환경" not in page
 
@@ -345,18 +354,44 @@ def test_a_grader_error_tells_the_student_the_instructor_will_look(monkeypatch, 
     assert "Nothing to do on your side" in render_feedback(results, "en")
 
 
-def test_every_korean_message_fills_the_same_fields_as_its_english_one():
+SAME_IN_EVERY_LANGUAGE = {"report_kernel"}  # names and versions only: "Python 3.11, torch 2.13.0, CPU"
+
+
+def test_every_message_code_has_an_english_and_a_korean_text_with_the_same_fields():
     def fields(template):
         return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
-    assert set(messages.KO) <= set(messages.EN)
-    for key, template in messages.KO.items():
-        assert fields(template) == fields(messages.EN[key]), key
-    for key in messages.LOCALIZED_OUTPUTS:  # what results.json holds comes back in Korean
-        example = messages.for_results(key, **{name: "X" for name in fields(messages.EN[key])})
-        assert messages.localize(example, "ko") == messages.text("ko", key, **{n: "X" for n in fields(messages.EN[key])})
+    assert messages.LANGUAGES == ("en", "ko")
+    assert set(messages.KO) == set(messages.EN) and len(messages.EN) > 150
+    for code, english in messages.EN.items():
+        korean = messages.KO[code]
+        assert fields(korean) == fields(english), code
+        values = {name: 1234 for name in fields(english)}
+        assert messages.text("en", code, **values) and messages.text("ko", code, **values), code
+        if code in SAME_IN_EVERY_LANGUAGE:
+            assert korean == english, code
+        elif re.search(r"[A-Za-z]{3}", re.sub(r"\{[^}]*\}", "", english)):  # words, not just fields
+            assert re.search("[가-힣]", korean), f"{code}: {korean!r} is not Korean"
+    with pytest.raises(ValueError, match="takes fields"):
+        say("answer_cell_missing")  # a field left out is the grader's bug, caught where it is made
 
 
-def test_a_notebook_that_kept_killing_its_worker_is_told_so_in_korean():
-    from autograder.views.messages import KO, for_results, localize
-    assert localize(for_results("worker_killed"), "ko") == KO["worker_killed"]
+def test_a_message_survives_results_json_and_unknown_codes_fall_back_to_the_text():
+    message = say("died_while", note=say("memory_limit", mib=4096), cell=say("cell_named", number=3, grade_id="a"))
+    assert messages.Message.from_dict(message.to_dict()) == message
+    assert message.text() == "the kernel used more than 4096 MiB of memory and was stopped while cell 3 ('a') ran: " \
+                             "the cells after it were not run"
+    for broken in [{"code": "no_such_code", "fields": {}}, {"code": "died_while", "fields": {"note": "x"}},
+                   {"code": "memory_limit", "fields": {"mib": [object]}}, "text", None]:
+        assert messages.Message.from_dict(broken) is None
+    page = render_feedback(make_results([], flags=["an older flag"],
+                                        flag_messages=[{"code": "no_such_code", "fields": {}}]), "ko")
+    assert "an older flag" in page
+
+
+def test_a_notebook_that_kept_killing_its_worker_is_told_so_in_korean(ag_assignment):
+    graded = grading.grader_error(b"{}", ag_assignment, "민지", Limits(), say("worker_killed"),
+                                  say("worker_killed_flag", error="KilledWorker: ('autograder-1', ...)"))
+    page = page_text(render_feedback(graded.results, "ko"))
+    assert messages.KO["worker_killed"] in page and "돌릴 때마다 Dask worker가 죽었어요: KilledWorker" in page
+    assert graded.results["output"] == messages.EN["worker_killed"]

@@ -334,4 +334,4 @@ def _death_words(code) -> Message:
         except ValueError:
             name = f"signal {-code}"
         return say("kernel_signal", signal=name)
-    return say("kernel_exited", code=code) if code is not None else say("kernel_died")
+    return say("kernel_exited", exit_code=code) if code is not None else say("kernel_died")

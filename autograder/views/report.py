@@ -33,6 +33,7 @@ OUTCOME_GROUPS = (
     ("report_group_later", (R.NEEDS_GPU, R.MANUAL), "#c8c8c8"),
 )
 # Fonts for the plots' words: the first that has Hangul, then matplotlib's own.
+SLOT = "\ue000"  # where HTML goes into an escaped sentence (a private-use character: no text has it)
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum", "Malgun Gothic")
 
 
@@ -179,6 +180,8 @@ def _status_sentence(status: dict, words: _Words) -> str:
                      else words("report_scored", count=scored))
     parts += [words("report_status_count", count=n, status=_status_word(name, words))
               for name, n in counts.items() if name not in SCORED_STATUSES]
+    if len(status) == 1:
+        return words("report_one_submission", parts=", ".join(parts))
     return words("report_submissions", count=len(status), parts=", ".join(parts))
 
 
@@ -199,8 +202,8 @@ def _gradebook_line(run: dict, words: _Words) -> str:
     if "recorded" not in run:
         return ""
     path = f'<code>{esc(run.get("gradebook") or "?", MAX_ORIGIN_CHARS)}</code>'
-    sentence = esc(words("report_recorded" if run["recorded"] else "report_trial", path="\0"))
-    return "<p>" + sentence.replace("\0", path) + "</p>"
+    sentence = esc(words("report_recorded" if run["recorded"] else "report_trial", path=SLOT))
+    return "<p>" + sentence.replace(SLOT, path) + "</p>"
 
 
 def _names(cells: list, words: _Words) -> str:
@@ -210,7 +213,7 @@ def _names(cells: list, words: _Words) -> str:
 
 def _item(words: _Words, code: str, names: list, **fields) -> str:
     """A sentence of `code` whose {names} are already-escaped HTML cells."""
-    return esc(words(code, names="\0", **fields)).replace("\0", _names(names, words))
+    return esc(words(code, names=SLOT, **fields)).replace(SLOT, _names(names, words))
 
 
 def _reason(reason, words: _Words) -> str:
