@@ -175,10 +175,11 @@ def warm_class(tmp_path_factory):
     """(class folder, {student: results}): engines_class graded by grade_all on the session's warm
     engine, 2 workers, FAST limits, as a trial run in a scratch course."""
     from autograder.batch import Options, grade_all
+    from autograder.views import PAGES
     from autograder.engine.session import Limits
     scratch = tmp_path_factory.mktemp("warm-class")
     folder = engines_class(scratch / "class")
     course = copy_course(scratch / "course")
     graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST), Options(engine="warm", workers=2),
-                       stream=open(os.devnull, "w"), engine=warm_engine())
+                       stream=open(os.devnull, "w"), pages=PAGES, engine=warm_engine())
     return folder, graded

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from course import autograde, bin_path, copy_course, fill_in, reference_answers  # noqa: E402
 
 from autograder.batch import Options, grade_all  # noqa: E402
+from autograder.views import PAGES  # noqa: E402
 from autograder.engine.session import Limits  # noqa: E402
 from autograder.executors.local import machine  # noqa: E402
 
@@ -61,7 +62,7 @@ def cluster_overhead(copies: int = CLUSTER_COPIES) -> None:
             submissions = _submissions(course / "class", notebook, copies)
             started = time.monotonic()
             grade_all(course, "lesson08", submissions, course / "out", Limits(cell_timeout=30), options,
-                      stream=open(os.devnull, "w"))
+                      stream=open(os.devnull, "w"), pages=PAGES)
             seconds[name] = (time.monotonic() - started) / copies
             print(f"{name:30s} {seconds[name]:6.3f} s per submission")
     embedded, dask_run = seconds.values()
@@ -112,7 +113,7 @@ def main(copies: int, profile: bool) -> None:
             profiler = cProfile.Profile()
             profiler.enable()
             grade_all(course, "lesson08", _submissions(course / "class", notebook, copies), course / "out",
-                      Limits(cell_timeout=CELL_TIMEOUT), Options(workers=1), stream=open(os.devnull, "w"))
+                      Limits(cell_timeout=CELL_TIMEOUT), Options(workers=1), stream=open(os.devnull, "w"), pages=PAGES)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         for engine in ("fresh", "warm"):
@@ -120,7 +121,7 @@ def main(copies: int, profile: bool) -> None:
             stats = {}
             grade_all(course, "lesson08", _submissions(course / "class", notebook, MEMORY_SAMPLE), course / "out",
                       Limits(cell_timeout=CELL_TIMEOUT), Options(engine=engine, workers=1),
-                      stream=open(os.devnull, "w"), stats=stats)
+                      stream=open(os.devnull, "w"), pages=PAGES, stats=stats)
             print(f"peak unique memory (USS) of one {engine} kernel: {stats['peak_unique_memory'] / 2**20:.0f} MiB"
                   + (f" (sandbox: {stats['sandbox']})" if engine == "warm" else ""))
 

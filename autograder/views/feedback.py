@@ -125,7 +125,7 @@ def _test_rows(tests: list, language: str) -> str:
         name = f'<code>{esc(test.get("name"), MAX_NAME_CHARS, language)}</code>'
         description = description_of(test)
         if description:
-            name += f'<br><span class="small">{esc(description, MAX_DESCRIPTION_CHARS, language)}</span>'
+            name += f'<br><span class="small description">{esc(description, MAX_DESCRIPTION_CHARS, language)}</span>'
         points = f'{fmt_points(test.get("score"))} / {fmt_points(test.get("max_score"))}'
         rows.append(f"<tr><td>{name}</td><td>{points}</td><td>{cell}</td></tr>")
     return "\n".join(rows)
