@@ -186,6 +186,8 @@ EN = {
     "report_nothing_needs_you": ("Nothing needs you: every submission is graded in full, no written answer waits "
                                  "for hand grading, none is flagged, and every file found was graded."),
     "report_manual": "Written answers to grade by hand in formgrader ({answers} in {count} submission(s)): {names}",
+    "report_manual_trial": ("Written answers to grade by hand ({answers} in {count} submission(s)); formgrader shows "
+                            "them once a run with --record has put them in the gradebook: {names}"),
     "report_provisional": "Provisional submissions ({count}): {names}",
     "report_finish_with": "; finish their GPU tests on a CUDA kernel with:",
     "report_need_cuda": "; their GPU tests need a CUDA grading kernel",
@@ -405,6 +407,8 @@ KO = {
     "report_nothing_needs_you": ("확인할 게 없어요: 모든 제출물이 다 채점됐고, 손으로 채점할 서술형 답도, "
                                  "표시된 제출물도 없고, 찾은 파일은 모두 채점했어요."),
     "report_manual": "formgrader에서 손으로 채점할 서술형 답 (제출물 {count}개에 {answers}개): {names}",
+    "report_manual_trial": ("손으로 채점할 서술형 답 (제출물 {count}개에 {answers}개): --record로 채점해서 gradebook에 "
+                            "넣으면 formgrader에 나와요: {names}"),
     "report_provisional": "임시 점수인 제출물 ({count}개): {names}",
     "report_finish_with": "; GPU 테스트는 CUDA 커널에서 이렇게 마저 채점해요:",
     "report_need_cuda": "; GPU 테스트는 CUDA 채점 커널이 있어야 채점돼요",

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import grade as grading, results as R
+from autograder import grade as grading, messages, results as R
 from autograder.assignment import Assignment
 from autograder.cli import interpreter
 from autograder.engine.session import Limits
@@ -131,7 +131,7 @@ def test_a_grader_failure_shows_students_a_sentence_and_keeps_the_traceback_for_
     data = nbformat.writes(nbformat.v4.new_notebook()).encode()
     graded = grading.grade_submission(data, Assignment("lesson08", "lesson08", (), {}), "ann", engine=object())
     results = graded.results
-    assert results["extra_data"]["status"] == R.GRADER_ERROR and results["output"] == grading.GRADER_FAILED
+    assert results["extra_data"]["status"] == R.GRADER_ERROR and results["output"] == messages.EN["grader_failed"]
     flags = results["extra_data"]["flags"]
     assert flags == ["grader error (KeyError): its traceback is in autograder.log, beside grades.csv"]
     page = render_feedback(results)

@@ -237,6 +237,10 @@ def test_says_whether_the_gradebook_was_recorded():
     assert "This run recorded its results into the course gradebook (<code>/course/gradebook.db</code>)" in recorded
     assert "Trial run: the course gradebook (<code>/course/gradebook.db</code>) was left unchanged" in trial
     assert "Trial run" not in recorded and "recorded its results" not in trial
+    written = {"a": make_results("a", outcomes=("passed", "manual"))}  # formgrader holds them only once recorded
+    assert "to grade by hand in formgrader" in report(written, {"recorded": True, "gradebook": "g.db"})
+    trial = report(written, {"recorded": False, "gradebook": "g.db"})
+    assert "in formgrader" not in trial and "once a run with --record has put them in the gradebook" in trial
 
 
 def test_summary_never_reads_as_nothing_graded():

@@ -226,7 +226,9 @@ def _needs_you(results_by_student: dict, status: dict, run: dict, words: _Words)
     manual = {s: sum(R.outcome_of(t) == R.MANUAL for t in results_by_student[s].get("tests") or []) for s in status}
     manual = {s: n for s, n in manual.items() if n}
     if manual:
-        items.append(_item(words, "report_manual", [f"{student_cell(s)} ({n})" for s, n in manual.items()],
+        in_formgrader = run.get("recorded", True)  # a trial run leaves the gradebook, and formgrader, as they were
+        items.append(_item(words, "report_manual" if in_formgrader else "report_manual_trial",
+                           [f"{student_cell(s)} ({n})" for s, n in manual.items()],
                            answers=sum(manual.values()), count=len(manual)))
     provisional = [s for s in status if status[s] == R.PROVISIONAL]
     if provisional:
