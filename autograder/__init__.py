@@ -12,4 +12,8 @@ Below execute: engine/ makes the kernel (fresh from the kernelspec, or forked fr
 parent) and sandbox.py confines it. Around grade_submission: batch.py is the driver and the
 single writer (submissions.py finds the files, gradebook.py records each result, files.py
 writes atomically), executors/ runs the jobs, views/ renders feedback and the report.
+
+Shared by all: limits.py (what a run allows each kernel), gpu.py (who decides what about
+GPUs: which test needs one, which kernel has one, provisional results and their merge), and
+protocols.py (the seams: Runner, Engine, KernelProcess, Kernel).
 """

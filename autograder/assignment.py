@@ -19,12 +19,12 @@ from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.preprocessors import ClearHiddenTests
-from nbgrader.utils import is_grade
 
 from . import course
 
 HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
 MAX_DESCRIPTION_CHARS = 300
+GPU_TEST_SUFFIX = "_gpu"
 
 
 class AssignmentError(Exception):
@@ -46,6 +46,11 @@ class CellSpec:
     def is_test(self) -> bool:
         """An autograder test cell: graded by running it."""
         return self.grade and not self.solution and self.cell_type == "code"
+
+    @property
+    def needs_gpu(self) -> bool:
+        """A test that only a kernel with CUDA can grade (who decides what about GPUs: gpu.py)."""
+        return self.is_test and needs_gpu(self.grade_id)
 
     @property
     def role(self) -> str:
@@ -244,8 +249,10 @@ def _from_gradebook(coursedir, assignment_id: str, notebook_id: str, source: Pat
     return Assignment(assignment_id, notebook_id, tuple(cells), kernelspec)
 
 
-def is_test_cell(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and is_grade(cell) and not cell.metadata["nbgrader"].get("solution")
+def needs_gpu(grade_id: str) -> bool:
+    """Whether the test cell named `grade_id` needs CUDA: CellSpec.needs_gpu's rule, for tools that
+    read a notebook's cells rather than the gradebook."""
+    return grade_id.endswith(GPU_TEST_SUFFIX)
 
 
 def bound_names(source: str) -> tuple[str, ...]:

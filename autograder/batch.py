@@ -30,7 +30,7 @@ from .grade import Graded, fingerprint, not_readable
 from .load import InvalidSubmission
 from .merge import merge_gpu_tests
 from .messages import Message
-from .engine.session import Limits
+from .limits import Limits
 from .submissions import SubmissionsError, survey
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")

@@ -8,11 +8,11 @@ import unicodedata
 from pathlib import Path
 
 from . import results as R
-from .engine import kernelspec as kernel
+from .engine import kernelspec
 from .engine import ENGINES, EngineError, open_engine
 from .executors import cluster
 from .course import CONFIG_FILE, course_id, read_config
-from .engine.session import Limits
+from .limits import Limits
 
 DEFAULTS = Limits()
 MIN_CELL_TIMEOUT = 1.0  # seconds
@@ -92,14 +92,14 @@ def positive(text: str) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.verb == "doctor":
-        kernel_name = args.kernel or kernel.grader_kernel(course_id(args.course))
+        kernel_name = args.kernel or kernelspec.grader_kernel(course_id(args.course))
         if args.scheduler:
             return doctor_cluster(args.scheduler, kernel_name, args.engine, args.course)
         return doctor(kernel_name, args.engine, args.course)
     if args.verb == "kernel":
         name = course_id(args.course)
-        print(f"installed the grading kernel {kernel.grader_kernel(name)} in "
-              f"{kernel.install(name, args.user, args.prefix)}")
+        print(f"installed the grading kernel {kernelspec.grader_kernel(name)} in "
+              f"{kernelspec.install(name, args.user, args.prefix)}")
         return 0
     return grade(args, argv if argv is not None else sys.argv[1:])
 
@@ -163,7 +163,7 @@ def grade(args, argv) -> int:
     except ArgumentProblem as problem:
         print(f"autograder: {problem}", file=sys.stderr)
         return 2
-    limits = Limits(kernel_name=args.kernel or kernel.grader_kernel(course_id(args.course)),
+    limits = Limits(kernel_name=args.kernel or kernelspec.grader_kernel(course_id(args.course)),
                     cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
     gpus, engine = None, None
@@ -214,13 +214,13 @@ def doctor(kernel_name: str, engine_kind: str = "warm", course_root: str = ".") 
     try:
         engine = open_engine(engine_kind, kernel_name)
         try:
-            info = kernel.probe(engine)
+            info = kernelspec.probe(engine)
         finally:
             engine.close()
     except Exception as error:  # no such kernel, a kernel that will not start, no torch in it
         print(f"autograder doctor: the grading kernel {kernel_name!r} cannot run: {error}", file=sys.stderr)
         return 1
-    print(kernel.describe(info, kernel_name, course_root))
+    print(kernelspec.describe(info, kernel_name, course_root))
     return 0
 
 
@@ -241,7 +241,7 @@ def doctor_cluster(address: str, kernel_name: str, engine_kind: str, course_root
     for address_, info in sorted(found.items()):
         resources = ", ".join(f"{k}={v:g}" for k, v in info["resources"].items()) or "none"
         print(f"== worker {address_}: {info['nthreads']} thread(s), resources: {resources}")
-        print(f"   cannot grade: {info['error']}" if "error" in info else kernel.describe(info, kernel_name, course_root))
+        print(f"   cannot grade: {info['error']}" if "error" in info else kernelspec.describe(info, kernel_name, course_root))
     usable = [info for info in found.values() if "error" not in info]
     gpu = [info for info in usable if info["cuda_available"] and info["gpu_worker"]]
     print(f"\n{len(usable)} of {len(found)} worker(s) can grade; {len(gpu)} take GPU work "

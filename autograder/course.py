@@ -19,15 +19,6 @@ if TYPE_CHECKING:
 CONFIG_FILE = "nbgrader_config.py"
 
 
-def find_root(start: str | os.PathLike = ".") -> Path:
-    """The nearest directory at or above `start` holding nbgrader_config.py."""
-    here = Path(start).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    raise FileNotFoundError(f"no {CONFIG_FILE} in {here} or above: run from the course root")
-
-
 def read_config(root: str | os.PathLike) -> Config:
     """The course's nbgrader_config.py, read without nbgrader (quick: for checks before any work)."""
     root = Path(root).resolve()

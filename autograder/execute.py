@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 
 from .assignment import Assignment
 from .boundary.bridge import Bridge
-from .engine.session import STUCK, Limits, Session
+from .engine.session import STUCK, Session
+from .gpu import NO_GPU, GpuLease
+from .limits import Limits
 from .messages import Message, say
+from .protocols import Engine
 
 TIME_LIMIT = say("time_limit")
 
@@ -36,18 +39,18 @@ class NotebookRun:
     flags: list = field(default_factory=list)  # Messages
 
 
-def run_notebook(nb, assignment: Assignment, limits: Limits, engine, kernel_env: dict | None = None) -> NotebookRun:
+def run_notebook(nb, assignment: Assignment, limits: Limits, engine: Engine, gpu: GpuLease = NO_GPU) -> NotebookRun:
     """Execute `nb` in place (outputs land in its cells) and report how each code cell went.
 
-    `engine` makes the kernels (engine/; `engine.trusted` the referee's); `kernel_env` adds to
-    their environment, e.g. the CUDA_VISIBLE_DEVICES of their GPU.
+    `engine` makes the kernels (engine/; `engine.trusted` the referee's); both use the GPU of
+    `gpu`, the submission's lease (../gpu.py).
     """
     run = NotebookRun()
     deadline = time.monotonic() + limits.notebook_timeout
-    with Session(limits, engine, kernel_env) as student, Session(limits, engine.trusted, kernel_env) as referee:
+    with Session(limits, engine, gpu) as student, Session(limits, engine.trusted, gpu) as referee:
         bridge = Bridge(student, referee, assignment.answer_names)
         try:
-            run.kernel = {"name": limits.kernel_name, **bridge.install(), **student.kernel.info}
+            run.kernel = {"name": limits.kernel_name, **bridge.install(), **student.process.info}
             _run_cells(nb, assignment, limits, bridge, run, deadline)
         finally:
             bridge.close()
@@ -124,21 +127,11 @@ def _report(run: NotebookRun, reply, index: int, spec, timeout: float) -> None:
 def _restart(bridge: Bridge, assignment: Assignment, nb, upto: int, run: NotebookRun, deadline: float) -> None:
     """A fresh student kernel, brought back to where the stuck one was by re-running its cells that
     finished (their recorded outputs are kept; the re-run's are dropped)."""
-    student = bridge.student
-    student.restart()
-    bridge.relisten()
-    output_used = student.output_used  # what the re-run prints is dropped: it does not count
-    for index, cell in enumerate(nb.cells[:upto]):
-        done = run.cells.get(index)
-        spec = assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id"))
-        if done is None or done.status not in ("ok", "error") or (spec is not None and spec.role == "trusted"):
-            continue
-        left = deadline - time.monotonic()
-        if left <= 0 or student.dead or student.stuck:
-            break
-        student.execute(cell.source, min(student.limits.cell_timeout, left))
-    student.output_used = output_used
-    if student.stuck:  # a cell that finished before hangs now: give up on this kernel
-        student.shutdown()
-        student.death = say("restart_failed")
+    def finished():
+        for index, cell in enumerate(nb.cells[:upto]):
+            done = run.cells.get(index)
+            spec = assignment.cell(cell.metadata.get("nbgrader", {}).get("grade_id"))
+            if done is not None and done.status in ("ok", "error") and (spec is None or spec.role != "trusted"):
+                yield cell.source
 
+    bridge.student.restart(prepare=bridge.relisten, replay=finished(), deadline=deadline)

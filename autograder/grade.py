@@ -20,7 +20,8 @@ from .load import InvalidSubmission, read_notebook
 from .restore import restore
 from .score import score
 from .engine.fresh import FreshEngine
-from .engine.session import Limits
+from .gpu import NO_GPU, GpuLease
+from .limits import Limits
 from .messages import Message, say
 
 GRADER_VERSION = "2"  # 2: results.json holds message codes
@@ -46,8 +47,9 @@ def fingerprint(notebook_bytes: bytes, assignment: Assignment, limits: Limits) -
 
 
 def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: str = "",
-                     limits: Limits | None = None, kernel_env: dict | None = None, engine=None) -> Graded:
-    """`engine` makes the kernel (engine/; default: a fresh kernel from the kernelspec)."""
+                     limits: Limits | None = None, gpu: GpuLease = NO_GPU, engine=None) -> Graded:
+    """`engine` makes the kernels (engine/; default: a fresh kernel from the kernelspec); `gpu`:
+    their GPU lease (gpu.py)."""
     limits = limits or Limits()
     engine = engine or FreshEngine(limits.kernel_name, limits.startup_timeout)
     started = time.monotonic()
@@ -58,7 +60,7 @@ def grade_submission(notebook_bytes: bytes, assignment: Assignment, student_id: 
         restored = restore(nb, assignment)
         for flag in repairs + restored.flags:
             result.flag(flag)
-        run = run_notebook(restored.nb, assignment, limits, engine, kernel_env)
+        run = run_notebook(restored.nb, assignment, limits, engine, gpu)
         notebook = restored.nb
         result.kernel = run.kernel
         result.tests, flags = score(assignment, restored, run)

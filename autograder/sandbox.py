@@ -19,7 +19,8 @@ against new namespaces and IPC objects.
 
 Per-submission limits (processes, file size, CPU, memory) are set by the parent on each
 kernel it forks: `kernel_limits`. Without bubblewrap or user namespaces (macOS, a locked-down
-container) grading still runs, unsandboxed, and says so: `available()` is False.
+container) grading still runs, unsandboxed, and says so: `detect()` gives a Sandbox of kind
+"none", with the reason (--require-sandbox refuses to run then).
 """
 import os
 import secrets
@@ -79,6 +80,7 @@ def _detect() -> Sandbox:
 def wrap(command: list[str], python: str, ipc_dir: str, gpu_devices: bool = False,
          files: dict | None = None) -> tuple[list[str], list[int]]:
     """`command` run in the sandbox; `python` is the kernel's interpreter, whose prefixes are shown;
+    `gpu_devices`: the host's GPU devices are bound in (GPUs in grading: gpu.py);
     `files` ({path inside: bytes}) are copied in, read-only. (argv, descriptors to pass to it):
     the caller closes the descriptors once bwrap has started."""
     argv = [*_namespaces(), "--die-with-parent", "--new-session", "--clearenv",
@@ -130,7 +132,7 @@ def kernel_user() -> tuple[int | None, int | None]:
 
 
 def kernel_limits(memory_mb: int, cpu_seconds: float, gpu: bool, sandboxed: bool) -> dict:
-    """rlimits for one kernel.
+    """rlimits for one kernel; `gpu`: it holds a GPU lease (gpu.py).
 
     Memory is watched by the grader (session.py), which stops a kernel over its limit with a
     clear message; RLIMIT_DATA at twice the limit is the backstop for an allocation faster
@@ -207,6 +209,7 @@ def _parents(folder: str) -> list[str]:
 
 
 def _gpu_mounts() -> list[str]:
+    """The NVIDIA device nodes, and /sys read-only: for an engine opened for GPU work (gpu.py)."""
     argv = []
     for device in sorted(Path("/dev").glob("nvidia*")):
         argv += ["--dev-bind", str(device), str(device)]

@@ -62,7 +62,7 @@ def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResul
     def result(outcome, message, earned=0.0):
         return R.TestResult(spec.grade_id, earned, points, outcome, message, spec.hidden, spec.description)
 
-    if spec.grade_id.endswith("_gpu") and not cuda_device:
+    if spec.needs_gpu and not cuda_device:
         return result(R.NEEDS_GPU, say("test_needs_gpu"))
     if run is not None and run.status == "died":
         return result(R.ERROR, say("test_died", note=run.note))

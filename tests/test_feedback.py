@@ -212,7 +212,7 @@ def hidden_source_lines(assignment) -> list:
 def graded_with(monkeypatch, assignment, failing: dict) -> dict:
     """Results from grade_submission on the reference answers (restore, score and the summary are the
     real ones); only the kernel is simulated: cell grade_id → the line its error is raised at."""
-    def run_notebook(nb, assignment, limits, engine, kernel_env=None):
+    def run_notebook(nb, assignment, limits, engine, gpu=None):
         run = NotebookRun(kernel=dict(KERNEL))
         count = 0
         for index, cell in enumerate(nb.cells):
@@ -315,7 +315,7 @@ def test_a_failed_hidden_test_says_what_it_checked_and_never_how(monkeypatch, ag
     leaked = [line for line in hidden_source_lines(ag_assignment) if html.escape(line, quote=True) in page]
     assert not leaked and len(hidden_source_lines(ag_assignment)) > 20
     assert "상태: 임시 점수" in page  # the _gpu tests wait for a CUDA kernel
-    gpu = sum(1 for s in ag_assignment.grade_cells if s.is_test and s.grade_id.endswith("_gpu"))
+    gpu = sum(1 for s in ag_assignment.grade_cells if s.needs_gpu)
     cpu = sum(1 for s in ag_assignment.grade_cells if s.is_test) - gpu
     assert gpu >= 1 and f"결과: 통과 {cpu - 1}개, 실패 1개, GPU 채점 대기 {gpu}개, 강사 채점 1개." in page
     assert "글로 쓴 답은 강사가 직접 채점할 거예요." in page and results["output"] not in page

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from autograder.executors.gpus import GpuPool, kernels_per_gpu_default, visible_gpus
+from autograder.gpu import NO_GPU, GpuLease
 
 
 def test_visible_gpus_follow_cuda_visible_devices():
@@ -17,7 +18,7 @@ def test_visible_gpus_follow_cuda_visible_devices():
 def test_without_gpus_kernels_inherit_the_environment():
     pool = GpuPool([], cpu_slots=2)
     with pool.lease() as first, pool.lease() as second:
-        assert first == second == {}
+        assert first == second == NO_GPU and first.env == {}
     assert pool.size == 2
 
 
@@ -27,8 +28,8 @@ def test_each_gpu_serves_one_kernel_at_a_time():
     lock = threading.Lock()
 
     def grade_one():
-        with pool.lease(timeout=10) as env:
-            gpu = env["CUDA_VISIBLE_DEVICES"]
+        with pool.lease(timeout=10) as lease:
+            gpu = lease.device
             with lock:
                 if active.get(gpu):
                     overlaps.append(gpu)
@@ -54,14 +55,14 @@ def test_a_second_kernel_waits_for_the_busy_gpu():
         with pytest.raises(Exception):
             with pool.lease(timeout=0.1):
                 pass
-    with pool.lease(timeout=0.1) as env:
-        assert env == {"CUDA_VISIBLE_DEVICES": "0"}
+    with pool.lease(timeout=0.1) as lease:
+        assert lease == GpuLease("0") and lease.env == {"CUDA_VISIBLE_DEVICES": "0"}
 
 
 def test_kernels_share_a_gpu_up_to_per_gpu():
     pool = GpuPool(["0"], per_gpu=2)
     with pool.lease(timeout=1) as first, pool.lease(timeout=1) as second:
-        assert first == second == {"CUDA_VISIBLE_DEVICES": "0"}
+        assert first == second == GpuLease("0")
         assert pool.in_use == {"0": 2}
         with pytest.raises(Exception):
             with pool.lease(timeout=0.1):

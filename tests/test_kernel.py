@@ -7,6 +7,7 @@ import torch
 from jupyter_client.kernelspec import KernelSpecManager
 
 from autograder.engine import ENGINES, kernelspec as kernel, open_engine
+from autograder.gpu import GpuLease
 
 GRADER = kernel.grader_kernel("pytorch-course")  # this course's id (nbgrader_config.py)
 
@@ -29,7 +30,7 @@ def test_probe_runs_in_the_kernel_and_sees_cuda_visible_devices(kind):
     from autograder_fixtures import warm_engine
     engine = warm_engine() if kind == "warm" else open_engine(kind, GRADER)  # warm: the session's
     try:
-        info = kernel.probe(engine, env={"CUDA_VISIBLE_DEVICES": "3"})
+        info = kernel.probe(engine, GpuLease("3"))
     finally:
         if kind != "warm":
             engine.close()

@@ -641,7 +641,7 @@ if big >= 0:
 result["tables"] = tables()
 """)
         if first["big"] == "ok":  # allowed: then it counts against the submission's memory
-            assert session.kernel.poll()[2] > 256 * 2**20, first
+            assert session.process.poll()[2] > 256 * 2**20, first
         created = [kind for kind in ("shm", "msg", "sem", "mq") if first[kind] == "ok"]
     with kernel(engine) as session:
         second = probe(session, libc + f"""
@@ -805,7 +805,7 @@ def run_with_limit(session, code: str, timeout: float, seconds: float):
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        session.kernel.kill()
+        session.process.kill()
         thread.join(60)
         pytest.fail(f"the grader was held for more than {seconds:.0f} s")
     return box["reply"], time.monotonic() - started
@@ -824,7 +824,7 @@ def test_a_kernel_that_sends_too_many_bytes_is_stopped(engine):
                                                  "while True:\n    print('x' * 2**20)", 30, 20)
         assert reply.status == "died" and "sent more than" in session.death, (reply.status, session.death)
         assert seconds < 15, seconds  # (unstopped, it would print for 30 s)
-        assert eventually(lambda: not session.kernel.poll()[0]), "the kernel was not stopped"
+        assert eventually(lambda: not session.process.poll()[0]), "the kernel was not stopped"
         assert reply.dropped > 0 and len(json.dumps(reply.outputs)) < 200_000
     works(engine)
 
@@ -841,7 +841,7 @@ def test_the_memory_limit_holds_while_the_kernel_floods_the_grader(engine):
 
         def sample():
             while not done.is_set():
-                peak[0] = max(peak[0], session.kernel.poll()[2])
+                peak[0] = max(peak[0], session.process.poll()[2])
                 time.sleep(0.05)
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

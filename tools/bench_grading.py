@@ -38,7 +38,7 @@ from course import autograde, bin_path, copy_course, fill_in, reference_answers 
 
 from autograder.batch import Options, grade_all  # noqa: E402
 from autograder.views import PAGES  # noqa: E402
-from autograder.engine.session import Limits  # noqa: E402
+from autograder.limits import Limits  # noqa: E402
 from autograder.executors.local import machine  # noqa: E402
 
 CELL_TIMEOUT = 30

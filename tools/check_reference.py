@@ -1,7 +1,8 @@
 """Run the assignment's reference solution through `nbgrader validate` and say what passed.
 
 Usage: python tools/check_reference.py lesson08
-Without CUDA the `_gpu` test cells are expected to fail ("needs a CUDA grading kernel");
+Without CUDA the GPU test cells (autograder.assignment.needs_gpu) are expected to fail
+("needs a CUDA grading kernel");
 any other failure is a broken source notebook, and the exit status says so.
 """
 import sys
@@ -11,6 +12,8 @@ import nbformat
 import torch
 from nbgrader.utils import is_grade, is_solution
 from nbgrader.validator import Validator
+
+from autograder.assignment import needs_gpu
 
 
 def test_cells(notebook):
@@ -23,7 +26,7 @@ def main(assignment):
     by_source = test_cells(nbformat.read(source, as_version=4))
     results = Validator().validate(str(source))
     failed = {by_source[cell["source"]] for cell in results.get("failed", [])}
-    gpu_cells = {grade_id for grade_id in by_source.values() if grade_id.endswith("_gpu")}
+    gpu_cells = {grade_id for grade_id in by_source.values() if needs_gpu(grade_id)}
     allowed = set() if torch.cuda.is_available() else gpu_cells
     passed = len(by_source) - len(failed)
     print(f"reference solution in {source}: {passed}/{len(by_source)} test cells pass")

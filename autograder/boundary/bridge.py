@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..engine.session import Reply, Session
+from ..protocols import Kernel, Reply
 
 HERE = Path(__file__).parent
 AGENT = "".join((HERE / name).read_text() for name in ("wire.py", "agent.py"))
@@ -24,7 +24,7 @@ SOCKET = "answers.sock"
 
 
 class Bridge:
-    def __init__(self, student: Session, referee: Session, names):
+    def __init__(self, student: Kernel, referee: Kernel, names):
         self.student, self.referee, self.names = student, referee, tuple(names)
         self.referee_key = f"_autograder_referee_{secrets.token_hex(8)}"
         self.scratch = None
@@ -75,7 +75,7 @@ class Bridge:
 
     def _socket(self) -> tuple[str, str]:
         """(path on the grader's side, path inside the student's kernel) of the referee's socket."""
-        shared = self.student.kernel.shared_folder()
+        shared = self.student.process.shared_folder()
         if shared is None:  # an unsandboxed kernel sees the grader's files: any private folder will do
             self.scratch = self.scratch or tempfile.mkdtemp(prefix="ag-b-")
             shared = (self.scratch, self.scratch)

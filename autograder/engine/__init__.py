@@ -5,8 +5,9 @@
     session.py     the grader's side of one kernel: requests, outputs, timeouts, memory
     kernelspec.py  the grading kernelspec, and `doctor`'s probe of what it runs on
 
-Both engines hand the session the same thing: a kernel with a Jupyter client, which can be
-interrupted, polled (alive, exit code, memory), killed and shut down.
+Both engines are an `Engine` and hand the session the same thing, a `KernelProcess`: a kernel
+with a Jupyter client, which can be interrupted, polled (alive, exit code, memory), killed and
+shut down (../protocols.py). What each kernel may use: ../limits.py; its GPU: ../gpu.py.
 """
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
@@ -31,13 +32,18 @@ def open_engine(kind: str, kernel_name: str, gpu: bool = False, require_sandbox:
     return WarmEngine(kernel_python(kernel_name), sandbox, gpu)
 
 
-def kernel_python(kernel_name: str) -> str:
-    """The Python a kernelspec runs: the warm parent must run the very same one."""
+def installed_kernelspec(kernel_name: str):
+    """The kernelspec named `kernel_name`; EngineError, with the fix, when none is installed."""
     try:
-        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+        return KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
         raise EngineError(f"no Jupyter kernel named {kernel_name!r} is installed "
                           "(.venv/bin/python -m autograder kernel install)") from None
+
+
+def kernel_python(kernel_name: str) -> str:
+    """The Python a kernelspec runs: the warm parent must run the very same one."""
+    argv = installed_kernelspec(kernel_name).argv
     if argv[1:3] != ["-m", "ipykernel_launcher"]:
         raise EngineError(f"kernel {kernel_name!r} does not start with `PYTHON -m ipykernel_launcher`, so the warm "
                           f"engine cannot fork it ({' '.join(argv)}); use --engine fresh")

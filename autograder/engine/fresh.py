@@ -16,6 +16,7 @@ from ..sandbox import Sandbox
 
 
 class FreshEngine:
+    """An Engine (../protocols.py): a kernel process per submission, from the kernelspec."""
     name = "fresh"
     sandbox = Sandbox("none", "the fresh engine starts kernels from their kernelspec, unsandboxed")
 
@@ -53,6 +54,8 @@ class FreshEngine:
 
 
 class FreshKernel:
+    """A KernelProcess (../protocols.py) that jupyter_client's KernelManager started."""
+
     def __init__(self, engine: FreshEngine, env: dict, arguments):
         self.engine = engine
         self.gone = None  # a warm kernel's parent can vanish; a fresh kernel has none

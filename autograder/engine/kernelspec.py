@@ -1,7 +1,8 @@
 """The course's grading kernel: its kernelspec, and what it really runs on (`doctor`).
 
 `<course_id>-grader` runs the course's Python and torch. Its spec sets no environment of its
-own, so the CUDA_VISIBLE_DEVICES that the grader (or the instructor) sets reaches the kernel.
+own, so the CUDA_VISIBLE_DEVICES that the grader (or the instructor) sets reaches the kernel
+(GPUs in grading: ../gpu.py).
 """
 import json
 import sys
@@ -11,7 +12,10 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpecManager
 
 from ..pins import torch_against_pin
-from .session import Limits, Session
+from ..gpu import NO_GPU, GpuLease
+from ..limits import Limits
+from ..protocols import Engine
+from .session import Session
 
 
 def grader_kernel(course_id: str) -> str:
@@ -54,11 +58,12 @@ def install(course_id: str, user: bool = False, prefix: str | None = None) -> st
         return KernelSpecManager().install_kernel_spec(folder, grader_kernel(course_id), user=user, prefix=prefix)
 
 
-def probe(engine, env: dict | None = None, timeout: float = 60) -> dict:
-    """Ask a kernel from `engine` what it runs on, and say which engine and sandbox made it."""
-    with Session(Limits(startup_timeout=timeout), engine, env) as session:
+def probe(engine: Engine, gpu: GpuLease = NO_GPU, timeout: float = 60) -> dict:
+    """Ask a kernel from `engine`, on the GPU of `gpu`, what it runs on, and say which engine and
+    sandbox made it."""
+    with Session(Limits(startup_timeout=timeout), engine, gpu) as session:
         reply = session.execute(PROBE, timeout)
-        info = session.kernel.info
+        info = session.process.info
     if reply.status != "ok":
         detail = reply.content.get("evalue") if reply.content else reply.note
         raise RuntimeError(f"the probe failed on the grading kernel: {detail}")

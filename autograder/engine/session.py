@@ -2,7 +2,7 @@
 
 `execute` sends one request and collects its outputs under a byte budget. On its deadline it
 interrupts the kernel; a kernel that does not answer the interrupt within `interrupt_grace` is
-`stuck` and must be restarted by the caller. A thread of its own watches that the process is
+`stuck`: the caller restarts it (`restart`). A thread of its own watches that the process is
 alive and under its memory limit, and kills it when it is not, however many messages it sends;
 so does a kernel that sends more than its share of bytes, kept or not.
 """
@@ -11,12 +11,15 @@ import json
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from queue import Empty
 
 import zmq
 
+from ..gpu import NO_GPU, GpuLease
+from ..limits import Limits
 from ..messages import Message, say
+from ..protocols import Engine, KernelProcess, Reply
 from ..sandbox import kernel_limits
 
 WATCH_EVERY = 0.2  # seconds between looks at the process (alive? memory?)
@@ -24,33 +27,12 @@ SENT_PER_KEPT = 64  # a kernel may send this many bytes per byte of output a not
 MAX_TRACEBACK_LINES = 60
 MAX_LINE = 2_000
 STUCK = say("stuck")
+NOT_RESTORED = say("restart_failed")
 # Every grading kernel, whichever engine made it: no history file; plain tracebacks (the default,
 # with context lines, costs ~14 ms per error; feedback shows the failing line either way); no
 # 0.5 ms nap after each request (the grader waits for the kernel's idle status anyway).
 KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Plain",
                     "--IPythonKernel._execute_sleep=0")
-
-
-@dataclass
-class Limits:
-    kernel_name: str = ""  # the grading kernelspec; "": the course's <course_id>-grader
-    cell_timeout: float = 30.0
-    notebook_timeout: float = 300.0
-    interrupt_grace: float = 5.0
-    startup_timeout: float = 60.0
-    memory_limit_mb: int = 4096
-    max_cell_output: int = 100_000  # bytes of output kept per cell
-    max_notebook_output: int = 1_000_000  # ... and per notebook
-
-
-@dataclass
-class Reply:
-    status: str  # ok, error, timeout, died
-    outputs: list = field(default_factory=list)
-    content: dict | None = None  # the execute_reply's content
-    seconds: float = 0.0
-    note: Message | None = None  # why it timed out or died
-    dropped: int = 0  # bytes of output not kept
 
 
 class Outputs:
@@ -103,14 +85,17 @@ class Outputs:
 
 
 class Session:
-    """The grader's side of one kernel: requests, outputs, timeouts, liveness and memory.
+    """The grader's side of one kernel (a `Kernel`, ../protocols.py): requests, outputs, timeouts,
+    liveness and memory.
 
-    The kernel itself comes from an engine (fresh.py or warm.py); a restart asks for a new one.
+    The kernel's process comes from an engine (fresh.py or warm.py), with `gpu`, its lease, in
+    its environment (GPUs: ../gpu.py); a restart asks the engine for a new one.
     """
 
-    def __init__(self, limits: Limits, engine, env: dict | None = None):
-        self.limits, self.engine, self.env = limits, engine, env or {}
-        self.kernel = self.kc = None
+    def __init__(self, limits: Limits, engine: Engine, gpu: GpuLease = NO_GPU):
+        self.limits, self.engine, self.gpu = limits, engine, gpu
+        self.process: KernelProcess | None = None  # the engine's kernel ...
+        self.client = None  # ... and its Jupyter client
         self.stuck = False
         self.output_used = 0
         self.death: Message | None = None
@@ -126,12 +111,11 @@ class Session:
         self.shutdown()
 
     def start(self) -> None:
-        env = {**self.env, "NBGRADER_EXECUTION": "autograde"}
-        gpu = bool(env.get("CUDA_VISIBLE_DEVICES"))
-        limits = kernel_limits(self.limits.memory_limit_mb, 2 * self.limits.notebook_timeout + 60, gpu,
-                               self.engine.sandbox.enabled)
-        self.kernel = self.engine.start(env, KERNEL_ARGUMENTS, {**limits, "sent": self._most_sent})
-        self.kc = self.kernel.client
+        env = {**self.gpu.env, "NBGRADER_EXECUTION": "autograde"}
+        limits = kernel_limits(self.limits.memory_limit_mb, 2 * self.limits.notebook_timeout + 60,
+                               self.gpu.device is not None, self.engine.sandbox.enabled)
+        self.process = self.engine.start(env, KERNEL_ARGUMENTS, {**limits, "sent": self._most_sent})
+        self.client = self.process.client
         self.stuck, self.death, self.received = False, None, 0
         self._wait_for_ready(self.limits.startup_timeout)
         self._start_watch()
@@ -145,27 +129,42 @@ class Session:
             socket.disable_monitor()
             monitor.close(linger=0)
         self._monitors = []
-        if self.kernel is not None:
-            self.kernel.shutdown()
-        self.kernel = self.kc = None
+        if self.process is not None:
+            self.process.shutdown()
+        self.process = self.client = None
 
-    def restart(self) -> None:
+    def restart(self, prepare: Callable[[], None], replay: Iterable[str], deadline: float) -> None:
+        """A new kernel in place of a stuck one, brought back to where that one was: `prepare()`
+        readies it (the bridge's agent), then the cells of `replay` that had finished run again
+        until `deadline`. What they print is dropped and does not count against the notebook's
+        output. A cell that hangs now gives this kernel up: it is then dead, with the reason."""
         self.shutdown()
         self.start()
+        prepare()
+        output_used = self.output_used
+        for source in replay:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.dead or self.stuck:
+                break
+            self.execute(source, min(self.limits.cell_timeout, left))
+        self.output_used = output_used
+        if self.stuck:
+            self.shutdown()
+            self.death = NOT_RESTORED
 
     def _wait_for_ready(self, timeout: float) -> None:
         """A kernel_info reply on shell, then any message on iopub, so the subscription is live.
         (jupyter_client's wait_for_ready sleeps in 0.2 s steps: longer than a forked kernel needs.)"""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            msg_id = self.kc.kernel_info()
+            msg_id = self.client.kernel_info()
             if self._shell_reply(msg_id, timeout=min(1.0, max(deadline - time.monotonic(), 0.01))) is not None:
                 try:
-                    self.kc.iopub_channel.get_msg(timeout=0.5)
+                    self.client.iopub_channel.get_msg(timeout=0.5)
                     return
                 except Empty:
                     pass
-            alive, code, _ = self.kernel.poll()
+            alive, code, _ = self.process.poll()
             if not alive:
                 raise RuntimeError(f"the grading kernel did not start: {_death_words(code).text()}")
         raise RuntimeError(f"the grading kernel did not answer within {timeout:.0f} s")
@@ -178,15 +177,14 @@ class Session:
         """Send one execute request without waiting; `execute(..., sent=msg_id)` collects it."""
         content = {"code": code, "silent": silent, "store_history": not silent, "user_expressions": user_expressions or {},
                    "allow_stdin": False, "stop_on_error": False}
-        msg = self.kc.session.msg("execute_request", content, metadata=metadata or {})
-        self.kc.shell_channel.send(msg)
+        msg = self.client.session.msg("execute_request", content, metadata=metadata or {})
+        self.client.shell_channel.send(msg)
         return msg["header"]["msg_id"]
 
-    def execute(self, code: str, timeout: float, silent: bool = False, user_expressions=None, metadata=None,
-                sent: str | None = None) -> Reply:
+    def execute(self, code: str, timeout: float, silent: bool = False, metadata=None, sent: str | None = None) -> Reply:
         """Run `code` (or collect the request already `sent`) and wait for its reply and outputs."""
         started = time.monotonic()
-        msg_id = sent or self.send(code, silent, user_expressions, metadata)
+        msg_id = sent or self.send(code, silent, metadata=metadata)
         outputs = Outputs(self.limits.max_cell_output, self.limits.max_notebook_output - self.output_used)
         reply, idle, timed_out = None, False, False
         deadline = started + timeout
@@ -199,13 +197,13 @@ class Session:
                     self.stuck = True
                     return self._done(started, "timeout", outputs, None, STUCK)
                 timed_out, deadline = True, now + self.limits.interrupt_grace
-                self.kernel.interrupt()
+                self.process.interrupt()
             if self.death:  # stopped by the watch or the byte count, or dead
                 return self._done(started, "died", outputs, None, self.death)
             ready = self._wait(min(deadline, now + WATCH_EVERY) - now)
-            if self.kc.iopub_channel.socket in ready:
+            if self.client.iopub_channel.socket in ready:
                 idle = self._drain_iopub(msg_id, outputs) or idle
-            if reply is None and self.kc.shell_channel.socket in ready:
+            if reply is None and self.client.shell_channel.socket in ready:
                 reply = self._shell_reply(msg_id)
         status = "timeout" if timed_out else reply["content"].get("status", "error")
         return self._done(started, status if status in ("ok", "timeout") else "error", outputs,
@@ -216,8 +214,8 @@ class Session:
         The channels' own sockets are polled directly: jupyter_client's blocking getters run an
         asyncio loop per message, which costs more than the message."""
         poller = zmq.Poller()
-        poller.register(self.kc.shell_channel.socket, zmq.POLLIN)
-        poller.register(self.kc.iopub_channel.socket, zmq.POLLIN)
+        poller.register(self.client.shell_channel.socket, zmq.POLLIN)
+        poller.register(self.client.iopub_channel.socket, zmq.POLLIN)
         return dict(poller.poll(max(int(seconds * 1000), 0) + 1))
 
     def _done(self, started, status, outputs, content, note) -> Reply:
@@ -228,7 +226,7 @@ class Session:
     def _drain_iopub(self, msg_id: str, outputs: Outputs) -> bool:
         """Take the waiting iopub messages, for WATCH_EVERY at most (a flood never ends: the caller
         looks at its deadline in between); True once the request's `idle` status arrived."""
-        idle, channel, until = False, self.kc.iopub_channel, time.monotonic() + WATCH_EVERY
+        idle, channel, until = False, self.client.iopub_channel, time.monotonic() + WATCH_EVERY
         while not self.death and time.monotonic() < until and channel.msg_ready():
             msg = self._take(channel)
             if msg["parent_header"].get("msg_id") == msg_id:
@@ -239,7 +237,7 @@ class Session:
         return idle
 
     def _shell_reply(self, msg_id: str, timeout: float = 0) -> dict | None:
-        channel, until = self.kc.shell_channel, time.monotonic() + timeout + WATCH_EVERY
+        channel, until = self.client.shell_channel, time.monotonic() + timeout + WATCH_EVERY
         while not self.death and time.monotonic() < until and channel.socket.poll(int(timeout * 1000)):
             msg = self._take(channel)
             if msg["parent_header"].get("msg_id") == msg_id:
@@ -252,7 +250,7 @@ class Session:
 
     def _take(self, channel) -> dict:
         """One message, counted: a kernel that sends more than its share (kept or not) is stopped.
-        (The warm engine counts bytes before zmq even reads them: kernel.sent, which the watch reads.)"""
+        (The warm engine counts bytes before zmq even reads them: process.sent, which the watch reads.)"""
         try:
             msg = _receive(channel)
         except (ValueError, KeyError, TypeError, IndexError):  # unsigned, not JSON, missing fields
@@ -272,7 +270,7 @@ class Session:
         self._unwatch = threading.Event()
         self._monitors = [(socket, socket.get_monitor_socket(zmq.EVENT_DISCONNECTED,
                                                              f"inproc://watch-{id(socket)}-{time.monotonic_ns()}"))
-                          for socket in (self.kc.shell_channel.socket, self.kc.iopub_channel.socket)]
+                          for socket in (self.client.shell_channel.socket, self.client.iopub_channel.socket)]
         self._watcher = threading.Thread(target=self._watch_loop, args=(self._unwatch, self._monitors),
                                          name="kernel-watch", daemon=True)
         self._watcher.start()
@@ -283,7 +281,7 @@ class Session:
         broken = False
         while not unwatch.wait(WATCH_EVERY) and self._watch():
             if broken:
-                limit = self.kc.iopub_channel.socket.getsockopt(zmq.MAXMSGSIZE)
+                limit = self.client.iopub_channel.socket.getsockopt(zmq.MAXMSGSIZE)
                 self._stop(say("connection_broke_size", mib=limit >> 20) if limit > 0 else say("connection_broke"))
                 return
             broken = any(monitor.poll(0) for _, monitor in monitors)
@@ -292,14 +290,14 @@ class Session:
         """Is the kernel alive and within its memory limit? Kills it when it is over."""
         if self.death:
             return False
-        alive, code, memory = self.kernel.poll()
+        alive, code, memory = self.process.poll()
         if not alive:
-            self._stop(self.kernel.gone or _death_words(code), kill=False)
+            self._stop(self.process.gone or _death_words(code), kill=False)
             return False
         if memory > self.limits.memory_limit_mb * 2**20:
             self._stop(say("memory_limit", mib=self.limits.memory_limit_mb))
             return False
-        if getattr(self.kernel, "sent", 0) > self._most_sent:
+        if getattr(self.process, "sent", 0) > self._most_sent:
             self._stop_sender()
             return False
         return True
@@ -309,7 +307,7 @@ class Session:
         with self._dying:
             if not self.death:
                 if kill:
-                    self.kernel.kill()
+                    self.process.kill()
                 self.death = why
 
 

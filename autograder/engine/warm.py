@@ -44,6 +44,7 @@ class EngineError(RuntimeError):
 
 
 class WarmEngine:
+    """An Engine (../protocols.py): kernels forked from warm parents, one parent per kernel at a time."""
     name = "warm"
 
     def __init__(self, python: str, sandbox: sandboxing.Sandbox, gpu: bool = False, startup_timeout: float = 120.0):
@@ -254,7 +255,8 @@ class WarmParent:
 
 
 class ForkedKernel:
-    """One single-use kernel forked from a warm parent, with a client connected over ipc."""
+    """A KernelProcess (../protocols.py): one single-use kernel forked from a warm parent, with a
+    client connected over ipc."""
 
     def __init__(self, engine: WarmEngine, parent: WarmParent, env: dict, arguments, limits: dict):
         """`limits`: the kernel's rlimits, and "sent": bytes it may send before it is read no more."""

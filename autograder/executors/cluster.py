@@ -10,7 +10,7 @@ Results come back as they finish; the driver records them, as for a local run.
 Faults are Dask's to handle: a task whose worker dies runs again on another worker, and one
 that has killed `distributed.scheduler.allowed-failures` workers (3 by default) comes back as
 KilledWorker, which becomes that student's `error` result. GPU work goes only to workers
-started with `--resources GPU=N` (N kernels may share that worker's GPUs).
+started with `--resources GPU=N`, N submissions at once, sharing that worker's GPUs (../gpu.py).
 """
 import math
 import threading
@@ -98,7 +98,7 @@ def run_jobs(client, jobs, assignment, limits, setup: WorkerSetup, needs_gpu):
 
 
 class ClusterRunner:
-    """Grading on the Dask cluster at `address`; the caller stays the single writer."""
+    """A Runner (protocols.py): grading on the Dask cluster at `address`; the caller stays the single writer."""
 
     def __init__(self, address: str, setup: WorkerSetup):
         self.address, self.setup, self.client = address, setup, None
@@ -114,7 +114,7 @@ class ClusterRunner:
         threads = sum(info["nthreads"] for info in workers(self.client).values())
         return f"{threads} worker thread{'s' if threads != 1 else ''} on the Dask cluster at {self.address}"
 
-    def run(self, jobs, assignment, limits, progress, needs_gpu=lambda job: False):
+    def run(self, jobs, assignment, limits, progress, needs_gpu):
         yield from run_jobs(self.client, jobs, assignment, limits, self.setup, needs_gpu)
 
     def close(self) -> None:
@@ -148,12 +148,12 @@ def _grade_on_worker(data: bytes, student_id: str, assignment: dict, limits, set
     from ..assignment import Assignment
     from ..grade import grade_submission
     engine, pool = _engine(setup)
-    with pool.lease() as kernel_env:
-        return grade_submission(data, Assignment.from_dict(assignment), student_id, limits, kernel_env, engine)
+    with pool.lease() as gpu:
+        return grade_submission(data, Assignment.from_dict(assignment), student_id, limits, gpu, engine)
 
 
 def _probe_on_worker(setup: WorkerSetup) -> dict:
     from ..engine import kernelspec
     engine, pool = _engine(setup)
-    with pool.lease() as kernel_env:
-        return kernelspec.probe(engine, env=kernel_env)
+    with pool.lease() as gpu:
+        return kernelspec.probe(engine, gpu)

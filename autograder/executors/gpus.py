@@ -1,8 +1,10 @@
-"""Which GPU each grading kernel may use: up to `per_gpu` kernels share one GPU at a time.
+"""Which GPU each submission's kernels may use: a pool of GPU leases (../gpu.py says what a
+lease is, and who decides what about GPUs).
 
-A kernel sees only its GPU through CUDA_VISIBLE_DEVICES, so inside it the GPU is always
-`cuda:0`, as the lesson's error messages expect. Without GPUs a lease changes nothing: the
-kernel inherits the grader's environment.
+Up to `per_gpu` submissions share one GPU at a time, each with two kernels on it: the student's
+and its referee. A kernel sees only its GPU through CUDA_VISIBLE_DEVICES, so inside it the GPU
+is always `cuda:0`, as the lesson's error messages expect. Without GPUs a lease is NO_GPU: the
+kernels inherit the grader's environment.
 """
 import os
 import queue
@@ -10,6 +12,8 @@ import shutil
 import subprocess
 import threading
 from contextlib import contextmanager
+
+from ..gpu import NO_GPU, GpuLease
 
 
 def visible_gpus(environ=os.environ, count=None) -> list[str]:
@@ -27,12 +31,13 @@ def _device_count() -> int:
     return len(_nvidia_smi("index"))
 
 
-GIB_PER_KERNEL = 6  # a CUDA context (~0.5 GiB) plus room for what one lesson's code allocates
+GIB_PER_KERNEL = 6  # per submission: CUDA contexts (~0.5 GiB each) plus room for what one lesson's code allocates
 MAX_KERNELS_PER_GPU = 8
 
 
 def kernels_per_gpu_default(gpus: list[str]) -> int:
-    """How many kernels may share a GPU: what its memory holds, at most MAX_KERNELS_PER_GPU."""
+    """How many submissions may share a GPU (`--kernels-per-gpu`): what its memory holds, at most
+    MAX_KERNELS_PER_GPU."""
     if not gpus:
         return 1
     memory = [int(line) for line in _nvidia_smi("memory.total", "--format=csv,noheader,nounits")
@@ -54,7 +59,7 @@ def _nvidia_smi(query: str, fmt: str = "--format=csv,noheader") -> list[str]:
 
 
 class GpuPool:
-    """Leases GPUs to kernels, `per_gpu` kernels per GPU; without GPUs, up to `cpu_slots` CPU leases."""
+    """Leases GPUs to submissions, `per_gpu` per GPU; without GPUs, up to `cpu_slots` leases of NO_GPU."""
 
     def __init__(self, gpus: list[str], cpu_slots: int = 1, per_gpu: int = 1):
         self.gpus, self.per_gpu = list(gpus), per_gpu
@@ -70,14 +75,14 @@ class GpuPool:
 
     @contextmanager
     def lease(self, timeout: float | None = None):
-        """Environment overrides for one kernel: {"CUDA_VISIBLE_DEVICES": id}, or {} without GPUs."""
+        """One submission's GpuLease, held while its kernels run; NO_GPU without GPUs."""
         slot = self._free.get(timeout=timeout)
         if slot:
             with self._lock:
                 assert self.in_use.get(slot, 0) < self.per_gpu, f"GPU {slot} leased past its {self.per_gpu} kernels"
                 self.in_use[slot] = self.in_use.get(slot, 0) + 1
         try:
-            yield {"CUDA_VISIBLE_DEVICES": slot} if slot else {}
+            yield GpuLease(slot) if slot else NO_GPU
         finally:
             if slot:
                 with self._lock:

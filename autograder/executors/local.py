@@ -1,12 +1,13 @@
-"""Run grading jobs one by one or on parallel workers, each kernel leasing its GPU (gpus.py).
+"""Run grading jobs one by one or on parallel workers, each submission leasing its GPU (gpus.py).
 
-Every job leases a slot from the GpuPool for its kernel's lifetime, so a GPU serves at most
-`--kernels-per-gpu` kernels at once. Only the grading runs in workers: whoever consumes the results
+Every job leases a slot from the GpuPool while its kernels run, so a GPU serves at most
+`--kernels-per-gpu` submissions at once (default: what its memory holds), each with two kernels
+on it: the student's and its referee. Only the grading runs in workers: whoever consumes the results
 (the batch driver) stays the single writer of files and the gradebook. Workers are daemon threads,
 so Ctrl-C ends the run at once; a kernel left behind exits with its parent, and the next run
 grades whatever had not been recorded.
 
-How many workers: `--workers N`; by default every GPU's kernels, or on a CPU machine one per core
+How many workers: `--workers N`; by default `--kernels-per-gpu` per GPU, or on a CPU machine one per core
 as far as memory allows (default_workers): each worker holds a kernel of up to `--memory-limit`
 and a warm parent.
 """
@@ -18,10 +19,10 @@ from .gpus import GpuPool
 
 
 def run_jobs(jobs, grade, pool: GpuPool, workers: int = 1):
-    """Yield (job, grade(job, kernel_env)) for each job, as each one finishes."""
+    """Yield (job, grade(job, gpu)) for each job, as each one finishes; `gpu`: the job's GpuLease."""
     def leased(job):
-        with pool.lease() as kernel_env:
-            return grade(job, kernel_env)
+        with pool.lease() as gpu:
+            return grade(job, gpu)
 
     if workers <= 1:
         for job in jobs:
@@ -97,7 +98,8 @@ def _read(path: str) -> str:
 
 
 class LocalRunner:
-    """Grading on this machine (the default): one engine, `workers` kernels at once, GPU leases."""
+    """A Runner (protocols.py): grading on this machine (the default), one engine, `workers`
+    submissions at once, GPU leases."""
 
     def __init__(self, options, limits, gpus: list[str], stats: dict | None = None, engine=None):
         """`engine`: one the caller opened already (and closes), e.g. to start its first warm parent
@@ -109,14 +111,9 @@ class LocalRunner:
     def open(self, submissions: int | None = None) -> None:
         """Check the kernelspec and start the engine, with a warm parent for each worker that
         `submissions` notebooks can keep busy."""
-        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-        from ..engine import EngineError, open_engine
+        from ..engine import installed_kernelspec, open_engine
         from .gpus import kernels_per_gpu_default
-        try:
-            KernelSpecManager().get_kernel_spec(self.kernel_name)
-        except NoSuchKernel:
-            raise EngineError(f"no Jupyter kernel named {self.kernel_name!r} is installed "
-                              "(.venv/bin/python -m autograder kernel install)") from None
+        installed_kernelspec(self.kernel_name)
         per_gpu = self.options.kernels_per_gpu or kernels_per_gpu_default(self.gpus)
         if self.options.workers:
             self.workers, self.why = self.options.workers, f"--workers {self.options.workers}"
@@ -143,17 +140,18 @@ class LocalRunner:
 
     def probe(self) -> dict[str, dict]:
         from ..engine import kernelspec
-        with self.pool.lease() as kernel_env:
-            return {LOCAL: kernelspec.probe(self.engine, env=kernel_env)}
+        with self.pool.lease() as gpu:
+            return {LOCAL: kernelspec.probe(self.engine, gpu)}
 
-    def run(self, jobs, assignment, limits, progress, needs_gpu=None):
-        """Yield (job, Graded) as each finishes."""
+    def run(self, jobs, assignment, limits, progress, needs_gpu):
+        """Yield (job, Graded) as each finishes. (`needs_gpu` steers jobs on a cluster: here every
+        worker leases from the same pool.)"""
         from ..grade import grade_submission
 
-        def grade(job, kernel_env):
+        def grade(job, gpu):
             if self.workers <= 1:
                 progress.start(job.sub.student_id)
-            return grade_submission(job.data, assignment, job.sub.student_id, limits, kernel_env, self.engine)
+            return grade_submission(job.data, assignment, job.sub.student_id, limits, gpu, self.engine)
 
         yield from run_jobs(jobs, grade, self.pool, self.workers)
 
