@@ -1,7 +1,8 @@
 """Fold a later run on a CUDA kernel into a result that was graded without one.
 
 A provisional result's `needs_gpu` tests are replaced by the same tests from the GPU run;
-everything else (the CPU tests, their scores, the flags) is kept from the first run.
+everything else (the CPU tests, their scores, the flags) is kept from the first run (gpu.py:
+who decides what about GPUs).
 """
 import copy
 

@@ -1,8 +1,8 @@
 """An outcome, a score and a message for every graded cell, from how its run went.
 
 nbgrader's rules (utils.determine_grade) with two changes this course asks for: stderr output
-alone does not zero a test; a `_gpu` test on a kernel without CUDA is `needs_gpu`, not a
-failure. A test's outputs are the referee's (execute.py): no student code ran where it ran.
+alone does not zero a test; a test that needs a GPU, on a kernel without CUDA, is `needs_gpu`,
+not a failure (gpu.py says who decides what). A test's outputs are the referee's (execute.py): no student code ran where it ran.
 Outcomes are decided from the run's status and its note's code, never from words.
 """
 import copy
