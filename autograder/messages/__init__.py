@@ -1,5 +1,7 @@
-"""Every sentence the autograder can say, by code (en.py, ko.py: one table per language); a `Message`
-is a code and its fields.
+"""Every sentence a result or a page holds, by code (en.py, ko.py: one table per language); a
+`Message` is a code and its fields. (Not here: the console's lines to the instructor, in English,
+and the referee's exceptions (boundary/decode.py), which a test raises in the course's language
+as the lesson's own assertions do.)
 
 Results hold Messages, never sentences: whoever needs to know what happened (score.py deciding
 an outcome, the feedback page choosing what to show) reads the code. A sentence is made only
