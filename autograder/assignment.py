@@ -65,6 +65,17 @@ class CellSpec:
         return HIDDEN_BEGIN in self.source
 
     @cached_property
+    def fully_hidden(self) -> bool:
+        """Students never saw any of this test: nothing but its docstring is outside the hidden region."""
+        if not self.hidden:
+            return False
+        try:
+            body = ast.parse(self.visible_source).body
+        except (SyntaxError, ValueError):
+            return False
+        return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
+
+    @cached_property
     def visible_source(self) -> str:
         """The source as students received it: hidden tests removed."""
         if not self.hidden:

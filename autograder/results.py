@@ -44,6 +44,7 @@ class TestResult:
     message: Message | None = None  # what the test said (a failure, what it printed), or None
     hidden: bool = False  # the test cell has hidden tests: never show its source
     description: str = ""  # what the test checks, in words (its docstring's first line), for the feedback page
+    fully_hidden: bool = False  # students never saw any of it: never show its output either
 
     @property
     def output(self) -> str:
@@ -56,8 +57,8 @@ class TestResult:
             "max_score": self.max_score,
             "status": "passed" if self.outcome == PASSED else "failed",
             "output": self.output,
-            "visibility": "after_published" if self.hidden else "visible",
-            "extra_data": {"outcome": self.outcome, "hidden": self.hidden},
+            "visibility": "after_published" if self.fully_hidden else "visible",
+            "extra_data": {"outcome": self.outcome, "hidden": self.hidden, "fully_hidden": self.fully_hidden},
         }
         if self.message:
             data["extra_data"]["message"] = self.message.to_dict()
@@ -68,8 +69,8 @@ class TestResult:
     @classmethod
     def from_dict(cls, data: dict) -> "TestResult":
         extra = data["extra_data"]
-        return cls(data["name"], data["score"], data["max_score"], extra["outcome"],
-                   Message.from_dict(extra.get("message")), extra.get("hidden", True), extra.get("description", ""))
+        return cls(data["name"], data["score"], data["max_score"], extra["outcome"], Message.from_dict(extra.get("message")),
+                   extra.get("hidden", True), extra.get("description", ""), extra.get("fully_hidden", True))
 
 
 @dataclass

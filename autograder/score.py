@@ -60,7 +60,8 @@ def _test(spec: CellSpec, cell, run: CellRun | None, cuda_device) -> R.TestResul
     points = float(spec.points or 0)
 
     def result(outcome, message, earned=0.0):
-        return R.TestResult(spec.grade_id, earned, points, outcome, message, spec.hidden, spec.description)
+        return R.TestResult(spec.grade_id, earned, points, outcome, message, spec.hidden, spec.description,
+                            spec.fully_hidden)
 
     if spec.needs_gpu and not cuda_device:
         return result(R.NEEDS_GPU, say("test_needs_gpu"))
@@ -100,9 +101,11 @@ def _failure(spec: CellSpec, cell, run: CellRun) -> Message:
     if not spec.hidden:
         return say("test_error_traceback", error=head, traceback=traceback) if traceback else say("test_error", error=head)
     # A hidden test's source must not show: no traceback, only where in the visible part it failed.
+    # A hidden check's own assertion says nothing more (its message may quote what it expects);
+    # any other error is the answer's, raised while a hidden line called it.
     line = _failing_line(traceback, cell.get("execution_count"))
     if line is None or line in spec.hidden_lines:
-        return say("hidden_failure", error=head)
+        return say("hidden_check_failed") if ename == "AssertionError" else say("hidden_failure", error=head)
     return say("hidden_failure_at", error=head, line=spec.source.split(chr(10))[line - 1].strip())
 
 

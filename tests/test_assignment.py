@@ -123,3 +123,15 @@ def _grade_id_of(source):
         if cell.source.strip() == source:
             return grade_id
     raise AssertionError(f"no test cell has this source: {source[:80]}")
+
+
+def test_a_test_is_fully_hidden_only_when_students_saw_nothing_but_its_docstring():
+    from autograder.assignment import CellSpec
+
+    def spec(source):
+        return CellSpec("t", "code", source, None, True, True, False, 1.0)
+    hidden = "### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS"
+    assert spec(f'"""f squares."""\n{hidden}').fully_hidden
+    assert spec(hidden).fully_hidden
+    assert not spec(f'"""f squares."""\nassert f(1) == 1\n{hidden}').fully_hidden  # a visible check
+    assert not spec('"""f squares."""\nassert f(1) == 1').fully_hidden  # nothing hidden

@@ -69,7 +69,8 @@ def test_results_follow_gradescope_and_grades_csv_has_one_row_each():
     assert data["score"] == 1.0 and data["extra_data"]["flags"] == [flag]
     assert data["extra_data"]["flag_messages"] == [{"code": "answer_cell_missing", "fields": {"grade_id": "a"}}]
     assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
-    assert data["tests"][1]["extra_data"] == {"outcome": "timeout", "hidden": True, "message": long.to_dict()}
+    assert data["tests"][1]["extra_data"] == {"outcome": "timeout", "hidden": True, "fully_hidden": False,
+                                              "message": long.to_dict()}
     assert len(data["tests"][1]["output"]) < 4_100
     assert R.Result.from_dict(data) == result  # an earlier run's results.json reads back as it was
     invalid = R.Result("ben", "lesson08", R.INVALID, max_score=3.0).to_dict()

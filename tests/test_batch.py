@@ -244,4 +244,4 @@ def test_every_file_of_a_mixed_folder_is_graded_or_listed_with_a_reason(tmp_path
     assert f"not graded: {folder / 'README.txt'}: not a notebook" in done.stderr
     assert "student id '김_민수' comes from" in done.stderr and "김 민수.ipynb" in done.stderr
     report = (out / "report.html").read_text()
-    assert "README.txt" in report and "노트북이 아니에요" in report  # the course's language
+    assert "README.txt" in report and "노트북이 아니야" in report  # the course's language

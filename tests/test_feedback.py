@@ -224,7 +224,8 @@ def graded_with(monkeypatch, assignment, failing: dict) -> dict:
             if line is None:
                 run.cells[index] = CellRun("ok", {"status": "ok"})
                 continue
-            error = {"ename": "AssertionError", "evalue": "", "traceback": [f"Cell In[{count}], line {line}"]}
+            line, ename, evalue = line if isinstance(line, tuple) else (line, "AssertionError", "")
+            error = {"ename": ename, "evalue": evalue, "traceback": [f"Cell In[{count}], line {line}"]}
             cell.outputs = [nbformat.v4.new_output("error", **error)]
             run.cells[index] = CellRun("error", {"status": "error", **error})
         return run
@@ -266,17 +267,17 @@ def test_statuses_and_outcomes_in_korean():
         make_test("gone", "missing"), make_test("broke", "error"), make_test("bad", "failed"),
         make_test("fine", "passed"), make_test("secret", "failed", hidden=True),
     ], status="provisional"), "ko")
-    assert ("상태: 임시 점수: 일부 테스트(GPU 테스트)는 아직 채점되지 않았어요. "
-            "과정의 GPU 채점 커널에서 채점되면 점수가 확정돼요") in page
-    expected = {"gpu_chain": "아직 채점 전: GPU 채점 커널이 필요해요", "slow": "시간 초과", "essay": "강사가 직접 채점해요",
-                "gone": "없음: 노트북에서 이 테스트 셀을 찾지 못했어요", "broke": "실행하지 못했어요",
+    assert ("상태: 임시 점수: 일부 테스트(GPU 테스트)는 아직 채점되지 않았어. "
+            "과정의 GPU 채점 커널에서 채점되면 점수가 확정돼") in page
+    expected = {"gpu_chain": "아직 채점 전: GPU 채점 커널이 필요해", "slow": "시간 초과", "essay": "강사가 직접 채점해",
+                "gone": "없음: 노트북에서 이 테스트 셀을 찾지 못했어", "broke": "실행하지 못했어",
                 "bad": ">실패<", "fine": ">통과<", "secret": ">숨겨진 테스트: 실패<"}
     for name, words in expected.items():
         assert words in row_of(page, name), name
     assert "결과: 통과 1개, 실패 2개, 시간 초과 1개, 실행 못 함 1개, GPU 채점 대기 1개, 없음 1개, 강사 채점 1개." in page
-    assert "글로 쓴 답은 강사가 직접 채점할 거예요." in page
+    assert "글로 쓴 답은 강사가 직접 채점할 거야." in page
     for status, words in [("graded", "채점 완료"), ("invalid", "채점 안 됨: 제출한 파일을"),
-                          ("error", "채점 안 됨: 채점기에 문제가 생겼어요")]:
+                          ("error", "채점 안 됨: 채점기에 문제가 생겼어")]:
         assert f"상태: {words}" in render_feedback(make_results([], status=status), "ko"), status
 
 
@@ -290,7 +291,7 @@ def test_a_visible_tests_message_is_rendered_from_its_code_and_a_traceback_stays
         make_test("dtypes", "failed", message=say("test_error", error=traceback)),
         make_test("older", "failed", output="Stopped: an older results.json without codes."),
     ], status="provisional"), "ko")
-    assert TagCollector(page).pre_texts == ["답이 비어 있어요.", "멈췄어요: 노트북 전체 제한 시간이 다 됐어요.", traceback,
+    assert TagCollector(page).pre_texts == ["답이 비어 있어.", "멈췄어: 노트북 전체 제한 시간이 다 됐어.", traceback,
                                             "Stopped: an older results.json without codes."]
 
 
@@ -310,16 +311,41 @@ def test_a_failed_hidden_test_says_what_it_checked_and_never_how(monkeypatch, ag
 
     page = render_feedback(results, "ko")
     row = row_of(page, "shares_memory_basic")
-    assert "숨겨진 테스트: 실패" in row and description in row and "0 / 1" in row
-    assert "<pre>" not in row and "in a hidden test" not in page
+    # the student saw part of it: no "hidden" label; its hidden check failed, and that is all it says
+    assert ">실패</span><pre>숨겨진 확인 하나를 통과하지 못했어.</pre>" in row and description in row and "0 / 1" in row
+    assert "숨겨진 테스트" not in page and "in a hidden test" not in page
     leaked = [line for line in hidden_source_lines(ag_assignment) if html.escape(line, quote=True) in page]
     assert not leaked and len(hidden_source_lines(ag_assignment)) > 20
     assert "상태: 임시 점수" in page  # the _gpu tests wait for a CUDA kernel
     gpu = sum(1 for s in ag_assignment.grade_cells if s.needs_gpu)
     cpu = sum(1 for s in ag_assignment.grade_cells if s.is_test) - gpu
     assert gpu >= 1 and f"결과: 통과 {cpu - 1}개, 실패 1개, GPU 채점 대기 {gpu}개, 강사 채점 1개." in page
-    assert "글로 쓴 답은 강사가 직접 채점할 거예요." in page and results["output"] not in page
+    assert "글로 쓴 답은 강사가 직접 채점할 거야." in page and results["output"] not in page
     assert "채점 환경: Python 3.11.7, torch 2.5.1, 장치: CPU만 사용." in page
+
+
+def test_a_test_with_a_hidden_part_shows_what_failed_where_the_student_can_see_it(monkeypatch, ag_assignment):
+    spec = ag_assignment.cell("shares_memory_views")
+    visible = next(n for n, line in enumerate(spec.source.split("\n"), 1)
+                   if n not in spec.hidden_lines and line.strip().startswith("assert"))
+    hidden = first_hidden_line(spec)
+    basic = ag_assignment.cell("shares_memory_basic")
+    results = graded_with(monkeypatch, ag_assignment, {
+        spec.grade_id: (visible, "AssertionError", "뷰도 공유해야 해"),  # a visible line: its message shows
+        basic.grade_id: (first_hidden_line(basic), "RuntimeError", "the answer raised"),  # the answer's own error
+    })
+    page = render_feedback(results, "ko")
+    row = row_of(page, spec.grade_id)
+    assert "AssertionError: 뷰도 공유해야 해\n위치: " + html.escape(spec.source.split("\n")[visible - 1].strip()) in row
+    assert "RuntimeError: the answer raised\n(숨겨진 테스트에서)" in row_of(page, basic.grade_id)
+    assert hidden not in (visible,) and "숨겨진 테스트" not in page.replace("(숨겨진 테스트에서)", "")
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests[spec.grade_id]["visibility"] == "visible" and tests[spec.grade_id]["extra_data"]["hidden"] is True
+    # A test the student never saw any line of keeps its label, and its output is never read.
+    secret = {**tests[spec.grade_id], "visibility": "after_published",
+              "extra_data": {**tests[spec.grade_id]["extra_data"], "fully_hidden": True}}
+    row = row_of(render_feedback({**results, "tests": [secret]}, "ko"), spec.grade_id)
+    assert "숨겨진 테스트: 실패" in row and "<pre>" not in row
 
 
 def test_an_invalid_submission_gets_a_next_step_and_no_kernel_line(ag_assignment):
@@ -328,9 +354,9 @@ def test_an_invalid_submission_gets_a_next_step_and_no_kernel_line(ag_assignment
     assert results["extra_data"]["status"] == R.INVALID
     assert results["extra_data"]["kernel"]["python"] is None  # no kernel ran
     page = render_feedback(results, "ko", notebook_id=ag_assignment.notebook_id)
-    assert ("이렇게 해 주세요:</strong> 노트북 파일이 손상됐거나 과제 노트북이 아니에요. "
-            f"과제 노트북({ag_assignment.notebook_id}.ipynb)을 다시 저장해서 다시 제출해 주세요.") in page
-    assert "자세한 내용: 올바른 JSON이 아니에요 (1번째 줄, 12번째 칸)" in page
+    assert ("이렇게 해 봐:</strong> 노트북 파일이 손상됐거나 과제 노트북이 아니야. "
+            f"과제 노트북({ag_assignment.notebook_id}.ipynb)을 다시 저장해서 다시 제출해 줘.") in page
+    assert "자세한 내용: 올바른 JSON이 아니야 (1번째 줄, 12번째 칸)" in page
     assert "채점 환경" not in page and "Python" not in page and "torch" not in page
     english = render_feedback(results, "en")
     assert "Graded with" not in english and "Python" not in english
@@ -349,7 +375,7 @@ def test_a_grader_error_tells_the_student_the_instructor_will_look(monkeypatch, 
     results = grading.grade_submission(data, ag_assignment, "민지", engine=object()).results
     assert results["extra_data"]["status"] == R.GRADER_ERROR
     page = render_feedback(results, "ko")
-    assert "이렇게 해 주세요:</strong> 따로 할 일은 없어요." in page and "강사가 확인하고 채점해 줄 거예요" in page
+    assert "이렇게 해 봐:</strong> 따로 할 일은 없어." in page and "강사가 확인하고 채점해 줄 거야" in page
     assert "채점 환경" not in page and "secret" not in page
     assert "Nothing to do on your side" in render_feedback(results, "en")
 
@@ -368,6 +394,7 @@ def test_every_message_code_has_an_english_and_a_korean_text_with_the_same_field
         assert fields(korean) == fields(english), code
         values = {name: 1234 for name in fields(english)}
         assert messages.text("en", code, **values) and messages.text("ko", code, **values), code
+        assert not re.search("요(?!약)", korean), f"{code}: {korean!r} is not 반말, the course's voice"
         if code in SAME_IN_EVERY_LANGUAGE:
             assert korean == english, code
         elif re.search(r"[A-Za-z]{3}", re.sub(r"\{[^}]*\}", "", english)):  # words, not just fields
@@ -393,5 +420,5 @@ def test_a_notebook_that_kept_killing_its_worker_is_told_so_in_korean(ag_assignm
     graded = grading.grader_error(b"{}", ag_assignment, "민지", Limits(), say("worker_killed"),
                                   say("worker_killed_flag", error="KilledWorker: ('autograder-1', ...)"))
     page = page_text(render_feedback(graded.results, "ko"))
-    assert messages.KO["worker_killed"] in page and "돌릴 때마다 Dask worker가 죽었어요: KilledWorker" in page
+    assert messages.KO["worker_killed"] in page and "돌릴 때마다 Dask worker가 죽었어: KilledWorker" in page
     assert graded.results["output"] == messages.EN["worker_killed"]

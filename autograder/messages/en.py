@@ -15,6 +15,7 @@ TEXTS = {
     "hidden_failure": "{error}\n(in a hidden test)",
     "hidden_failure_at": "{error}\nat: {line}",
     "hidden_line": "[a line of a hidden test]",
+    "hidden_check_failed": "A hidden check failed.",
     # Why a cell did not finish (a test's note, a flag's): engine/session.py, execute.py
     "empty_cell": "the cell was empty",
     "time_limit": "the notebook reached its time limit",

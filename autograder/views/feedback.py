@@ -1,8 +1,9 @@
 """Student feedback: one results dict (Gradescope's results.json form) as a small HTML page.
 
-Everything shown comes from the results dict and is escaped. A hidden test's `output` is
-never read: it can quote the hidden test's source; its description (the first line of the test
-cell's docstring, which students received) is shown instead. Messages are truncated so a student
+Everything shown comes from the results dict and is escaped. A test students never saw any of
+is labelled hidden and its `output` is never read; a test with a hidden part shows its output,
+which holds no hidden line (score.py). Each test's description (the first line of the test
+cell's docstring, which students received) is shown with it. Messages are truncated so a student
 who prints megabytes cannot make the page (or the grading machine's disk) large.
 
 The page is in the course's language (course.feedback_language): every sentence on it is a
@@ -54,9 +55,11 @@ def submission_max_score(results: dict) -> float:
 
 
 def is_hidden(test: dict) -> bool:
-    """Hidden unless the test says plainly that it is visible: an unknown test stays hidden."""
+    """A test the student never saw any of: labelled hidden, its output never read. A test with a
+    hidden part is not: its output holds no hidden line (score.py). An unknown test stays hidden."""
     extra = test.get("extra_data") or {}
-    return extra.get("hidden", True) is not False or test.get("visibility", "visible") != "visible"
+    hidden = extra.get("fully_hidden", extra.get("hidden", True))
+    return hidden is not False or test.get("visibility", "visible") != "visible"
 
 
 def outcome_words(test: dict, language: str = "en") -> str:
