@@ -63,7 +63,7 @@ def test_without_cuda_gpu_tests_are_needs_gpu_and_the_result_provisional(cpu_run
         assert test["extra_data"]["outcome"] == expected, name
         if name in GPU_TESTS:
             assert test["score"] == 0 and test["status"] == "failed"
-        assert test["visibility"] == ("after_published" if test["extra_data"]["hidden"] else "visible")
+        assert test["visibility"] == ("after_published" if test["extra_data"]["fully_hidden"] else "visible")
 
 
 def test_the_run_ends_with_the_command_that_grades_the_rest(cpu_run):
