@@ -1,4 +1,5 @@
-"""What students get (`make student-bundle`): the release and the lecture, never source/ or samples/."""
+"""What students get (`make student-bundle`): the release and the lecture (both its notebooks), never
+source/ or samples/."""
 import re
 import subprocess
 import sys
@@ -7,6 +8,8 @@ import zipfile
 import nbformat
 
 from course import LECTURE, RELEASE, ROOT, SOURCE, read
+
+MORE = LECTURE.with_name(f"{LECTURE.stem}_more.ipynb")
 
 SECRET = re.compile(r"### BEGIN (?:SOLUTION|HIDDEN TESTS).*?### END (?:SOLUTION|HIDDEN TESTS)", re.S)
 
@@ -19,9 +22,11 @@ def test_the_bundle_holds_the_release_and_the_lecture_and_nothing_secret(tmp_pat
         names = set(bundle.namelist())
         files = {name: bundle.read(name) for name in names}
     assert names == {"lesson08/release/lesson08/lesson08.ipynb", "lesson08/notebooks/lesson08.ipynb",
+                     "lesson08/notebooks/lesson08_more.ipynb",
                      "lesson08/SUPPORT.md", "lesson08/README.md", "lesson08/requirements.txt"}
     assert files["lesson08/release/lesson08/lesson08.ipynb"] == RELEASE.read_bytes()
     assert files["lesson08/notebooks/lesson08.ipynb"] == LECTURE.read_bytes()
+    assert files["lesson08/notebooks/lesson08_more.ipynb"] == MORE.read_bytes()
     secret = {line.strip() for cell in read(SOURCE).cells for block in SECRET.findall(cell.source)
               for line in block.splitlines()[1:-1] if len(line.strip()) > 20}
     public = {line.strip() for cell in read(RELEASE).cells for line in cell.source.splitlines()}
@@ -37,6 +42,7 @@ def test_the_bundle_holds_the_release_and_the_lecture_and_nothing_secret(tmp_pat
     assert "torch==2.13.0" in files["lesson08/requirements.txt"].decode()
     readme = files["lesson08/README.md"].decode()
     assert "pip install -r requirements.txt" in readme and "Validate" in readme
+    assert "`notebooks/lesson08_more.ipynb`: 더 알아보기" in readme
 
 
 def test_the_bundle_refuses_a_file_with_a_solution_marker(tmp_path, monkeypatch):

@@ -3,7 +3,8 @@
     python tools/student_bundle.py [ASSIGNMENT] [--dest dist]   ->  dist/<assignment>-student.zip
 
 The zip keeps the repository's layout for what it holds (release/<a>/<a>.ipynb,
-notebooks/<a>.ipynb, SUPPORT.md), so the notebooks' relative links work in both, and adds a
+notebooks/<a>.ipynb, the lecture's optional part notebooks/<a>_more.ipynb where there is one,
+SUPPORT.md), so the notebooks' relative links work in both, and adds a
 student README (Korean) and a requirements.txt with the course's pins for what a student runs:
 JupyterLab with nbgrader's Validate button, the kernel, torch, numpy and matplotlib.
 Standard library only.
@@ -26,7 +27,7 @@ README = """# {assignment}: 학생용 묶음
 이 묶음에는 강의 노트북과 과제 노트북이 들어 있어.
 
 - `notebooks/{assignment}.ipynb`: 강의. 먼저 읽고 cell을 직접 돌려 봐.
-- `release/{assignment}/{assignment}.ipynb`: 과제. 이 파일을 채워서 이름 그대로 제출해.
+{more}- `release/{assignment}/{assignment}.ipynb`: 과제. 이 파일을 채워서 이름 그대로 제출해.
 - `SUPPORT.md`: 문제가 있을 때 알리는 방법.
 
 ## 시작하기 (Python 3.11, GPU 없어도 돼)
@@ -42,12 +43,18 @@ GPU 없는 컴퓨터에서는 `_gpu` test들이 건너뛰었다고 찍히는데,
 """
 
 
+MORE = "- `notebooks/{name}`: 더 알아보기 (선택). 강의가 링크해 둔 깊은 얘기.\n"
+
+
 def build(assignment: str, dest: Path) -> Path:
     files = {
         f"release/{assignment}/{assignment}.ipynb": ROOT / "release" / assignment / f"{assignment}.ipynb",
         f"notebooks/{assignment}.ipynb": ROOT / "notebooks" / f"{assignment}.ipynb",
         "SUPPORT.md": ROOT / "SUPPORT.md",
     }
+    more = ROOT / "notebooks" / f"{assignment}_more.ipynb"   # the lecture's optional part, linked from it
+    if more.is_file():
+        files[f"notebooks/{more.name}"] = more
     for name, path in files.items():
         if not path.is_file():
             raise SystemExit(f"student_bundle: {path} is missing (run `make release` for the release)")
@@ -60,7 +67,8 @@ def build(assignment: str, dest: Path) -> Path:
     with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, path in files.items():
             archive.write(path, f"{assignment}/{name}")
-        archive.writestr(f"{assignment}/README.md", README.format(assignment=assignment))
+        readme = README.format(assignment=assignment, more=MORE.format(name=more.name) if more.is_file() else "")
+        archive.writestr(f"{assignment}/README.md", readme)
         archive.writestr(f"{assignment}/requirements.txt", requirements)
     return bundle
 
