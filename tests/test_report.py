@@ -269,3 +269,33 @@ def test_progress_finish_counts_graded_now_and_kept():
     lines = out.getvalue().splitlines()
     assert lines[1] == "[2/5] b: 3/4 graded (kept from an earlier run)" and lines[4] == "[5/5] e: 3/4 graded"
     assert re.fullmatch(r"5 submission\(s\) done in \d+ s: 3 graded now, 2 kept from an earlier run", lines[5])
+
+
+def test_the_item_analysis_shows_where_the_mutants_went_wrong(warm_class, ag_assignment):
+    from autograder.views.report import item_analysis
+    from mutants import MUTANTS
+    _, everyone = warm_class
+    analysis = item_analysis(list(everyone.values()), "ko")
+    hidden_lines = {line.strip() for spec in ag_assignment.cells for n, line in enumerate(spec.source.split("\n"), 1)
+                    if n in spec.hidden_lines and len(line.strip()) > 8}
+    for mutant in MUTANTS:
+        if mutant.gpu:
+            continue
+        for name in mutant.loses:
+            if ag_assignment.cell(name).needs_gpu:  # not graded on this machine's kernel
+                continue
+            rate, failures = analysis[name]
+            outcomes = [by_name(results)[name]["extra_data"]["outcome"] for results in everyone.values()
+                        if results["tests"]]  # an invalid submission has no tests
+            failed = sum(outcome != "passed" for outcome in outcomes)
+            assert rate == pytest.approx(1 - failed / len(outcomes)), name
+            assert failures and sum(n for _, n in failures) <= failed and len(failures) <= 3, name
+            assert failures == sorted(failures, key=lambda f: -f[1]), name
+            assert not any(line in text for text, _ in failures for line in hidden_lines), name  # never the line
+    assert analysis["shares_memory_basic"][0] < 1
+    page = render_report(everyone, "course", {}, "ko")
+    assert "테스트별로 본 반 전체" in page and "통과율" in page
+
+
+def by_name(results):
+    return {test["name"]: test for test in results["tests"]}

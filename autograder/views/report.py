@@ -33,6 +33,8 @@ OUTCOME_GROUPS = (
     ("report_group_later", (R.NEEDS_GPU, R.MANUAL), "#c8c8c8"),
 )
 # Fonts for the plots' words: the first that has Hangul, then matplotlib's own.
+COMMON_FAILURES = 3  # failure messages shown per test in the item analysis
+ITEM_MESSAGE_CHARS = 200
 SLOT = "\ue000"  # where HTML goes into an escaped sentence (a private-use character: no text has it)
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum", "Malgun Gothic")
 
@@ -129,6 +131,46 @@ def pass_rate_chart(per_test: dict[str, Counter], words: _Words) -> str:
     fig.legend(loc="outside lower center", ncols=len(OUTCOME_GROUPS), fontsize=8, frameon=False,
                prop={"family": words.fonts, "size": 8})
     return _png_img(fig, words("report_bars_alt"))
+
+
+def failure_message(test: dict, language: str) -> str | None:
+    """What a failed test said, as the item analysis groups it: the error itself (`Name: text`),
+    never where it happened (for a test with a hidden part that would be a line of the test);
+    None for a test that did not fail."""
+    if R.outcome_of(test) in (R.PASSED, R.NEEDS_GPU, R.MANUAL):
+        return None
+    message = Message.from_dict((test.get("extra_data") or {}).get("message"))
+    if message is not None and isinstance(message.fields.get("error"), str):
+        text = message.fields["error"]
+    elif message is not None:
+        text = message.text(language)
+    else:  # results without codes: the first line of their English output
+        text = str(test.get("output") or "").split("\n", 1)[0]
+    return text.strip()[:ITEM_MESSAGE_CHARS] or None
+
+
+def item_analysis(results_list: list[dict], language: str) -> dict[str, tuple[float, list]]:
+    """Test name → (pass rate, [(failure message, how many submissions), the commonest first, at most
+    COMMON_FAILURES]), tests in the order they first appear. Where a class went wrong, test by test."""
+    per_test: dict[str, tuple[Counter, Counter]] = {}
+    for results in results_list:
+        for test in results.get("tests") or []:
+            outcomes, failures = per_test.setdefault(str(test.get("name"))[:MAX_NAME_CHARS], (Counter(), Counter()))
+            outcomes[R.outcome_of(test)] += 1
+            failure = failure_message(test, language)
+            if failure:
+                failures[failure] += 1
+    return {name: (outcomes[R.PASSED] / sum(outcomes.values()), failures.most_common(COMMON_FAILURES))
+            for name, (outcomes, failures) in per_test.items()}
+
+
+def _item_rows(analysis: dict, words: _Words) -> list:
+    rows = []
+    for name, (rate, failures) in analysis.items():
+        common = "<br>".join(f"{esc(words('report_item_failure', count=n))} <code>{esc(text, ITEM_MESSAGE_CHARS)}</code>"
+                             for text, n in failures)
+        rows.append([f"<code>{esc(name, MAX_NAME_CHARS)}</code>", f"{rate:.0%}", common or "–"])
+    return rows
 
 
 def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
@@ -329,6 +371,10 @@ def render_report(results_by_student: dict[str, dict], title: str, run: dict | N
         f"<h2>{esc(words('report_plots'))}</h2>",
         f"<p>{score_histogram(scores, max_score, words)}</p>",
         f"<p>{pass_rate_chart(per_test, words)}</p>",
+        f"<h2>{esc(words('report_items_title'))}</h2>",
+        _table([words("report_col_test"), words("report_col_pass_rate"), words("report_col_failures")],
+               _item_rows(item_analysis([results_by_student[s] for s in students], language), words),
+               words("report_none")),
         f"<h2>{esc(words('report_flagged_title', count=len(flagged)))}</h2>",
         _table([words("report_col_student"), words("report_col_status"), words("report_col_flags")], flagged,
                words("report_none_flagged")),
