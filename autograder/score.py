@@ -105,7 +105,9 @@ def _failure(spec: CellSpec, cell, run: CellRun) -> Message:
     # any other error is the answer's, raised while a hidden line called it.
     line = _failing_line(traceback, cell.get("execution_count"))
     if line is None or line in spec.hidden_lines:
-        return say("hidden_check_failed") if ename == "AssertionError" else say("hidden_failure", error=head)
+        if ename == "AssertionError":  # what it expected stays with the instructor's report (`_error`)
+            return say("hidden_check_failed", _error=head)
+        return say("hidden_failure", error=head)
     return say("hidden_failure_at", error=head, line=spec.source.split(chr(10))[line - 1].strip())
 
 

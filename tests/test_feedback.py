@@ -333,13 +333,17 @@ def test_a_test_with_a_hidden_part_shows_what_failed_where_the_student_can_see_i
     results = graded_with(monkeypatch, ag_assignment, {
         spec.grade_id: (visible, "AssertionError", "뷰도 공유해야 해"),  # a visible line: its message shows
         basic.grade_id: (first_hidden_line(basic), "RuntimeError", "the answer raised"),  # the answer's own error
+        "shares_memory_grad": (first_hidden_line(ag_assignment.cell("shares_memory_grad")), "AssertionError", "expected 42"),
     })
+    tests = {t["name"]: t for t in results["tests"]}
+    checked = tests["shares_memory_grad"]  # a hidden check's own assertion: kept for the instructor, never shown
+    assert checked["extra_data"]["message"] == {"code": "hidden_check_failed", "fields": {"_error": "AssertionError: expected 42"}}
+    assert "expected 42" not in checked["output"] and "expected 42" not in render_feedback(results, "ko")
     page = render_feedback(results, "ko")
     row = row_of(page, spec.grade_id)
     assert "AssertionError: 뷰도 공유해야 해\n위치: " + html.escape(spec.source.split("\n")[visible - 1].strip()) in row
     assert "RuntimeError: the answer raised\n(숨겨진 테스트에서)" in row_of(page, basic.grade_id)
     assert hidden not in (visible,) and "숨겨진 테스트" not in page.replace("(숨겨진 테스트에서)", "")
-    tests = {t["name"]: t for t in results["tests"]}
     assert tests[spec.grade_id]["visibility"] == "visible" and tests[spec.grade_id]["extra_data"]["hidden"] is True
     # A test the student never saw any line of keeps its label, and its output is never read.
     secret = {**tests[spec.grade_id], "visibility": "after_published",

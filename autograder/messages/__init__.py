@@ -8,7 +8,8 @@ an outcome, the feedback page choosing what to show) reads the code. A sentence 
 where one is shown: results.json's Gradescope `output` fields and the console in English
 (RESULTS_LANGUAGE), the feedback page and the report in the course's language
 (course.feedback_language). A field may hold a Message or a list of them: they are rendered in
-the same language.
+the same language. A field whose name starts with "_" is data for the instructor's views only:
+no sentence shows it.
 """
 import string
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class Message:
 
     def text(self, language: str = RESULTS_LANGUAGE) -> str:
         template = MESSAGES[check_language(language)][self.code]
-        values = {name: _render(value, language) for name, value in self.fields.items()}
+        values = {name: _render(value, language) for name, value in self.fields.items() if not name.startswith("_")}
         return template.format(**values)
 
     def __str__(self) -> str:  # the console's and the log's sentence
@@ -64,12 +65,12 @@ class Message:
             if value is None:
                 return None
             fields[name] = value
-        return cls(data["code"], fields) if set(fields) == field_names(data["code"]) else None
+        return cls(data["code"], fields) if _shown(fields) == field_names(data["code"]) else None
 
 
 def say(code: str, **fields) -> Message:
     """The Message `code` with `fields`; a code or field the table doesn't know is the grader's bug."""
-    if code not in EN or set(fields) != field_names(code):
+    if code not in EN or _shown(fields) != field_names(code):
         raise ValueError(f"message {code!r} takes fields {sorted(field_names(code)) if code in EN else '?'}, "
                          f"not {sorted(fields)}")
     return Message(code, fields)
@@ -78,6 +79,11 @@ def say(code: str, **fields) -> Message:
 def text(language: str, code: str, **fields) -> str:
     """The sentence `code` in `language`, `fields` filled in."""
     return say(code, **fields).text(language)
+
+
+def _shown(fields: dict) -> set:
+    """The names of the fields a sentence shows (not the "_" ones, kept as data only)."""
+    return {name for name in fields if not name.startswith("_")}
 
 
 def _render(value, language: str):
