@@ -181,6 +181,16 @@ def test_moodle_file_follows_moodles_csv_grade_import(course, tmp_path, capsys):
     assert "useridnumber" in said.out
 
 
+def test_moodle_file_has_no_email_column_when_a_student_has_none(course, tmp_path, capsys):
+    # load_data.php skips an empty user cell yet keeps the previous line's user: a grade would go astray.
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER.replace("jiwoo@example.ac.kr", ""), encoding="utf-8")
+    assert export(course, tmp_path, "--format", "moodle", "--roster", str(roster)) == 0
+    rows = table(tmp_path / f"{ASSIGNMENT}-moodle.csv")
+    assert rows[0] == ["ID number", "Name", ASSIGNMENT] and rows[2] == ["S2024002", "김지우", "3"]
+    assert 'no "Email address" column' in capsys.readouterr().out
+
+
 def test_moodle_grade_column_takes_the_grade_items_name(course, tmp_path):
     assert export(course, tmp_path, "--format", "moodle", "--roster", str(course / "roster.csv"),
                   "--item", "Lesson 08: PyTorch ↔ NumPy") == 0

@@ -109,8 +109,10 @@ def tell(format_: str, target: Path, aside: Path | None, classlist: ClassList, m
         print(f"autograder: warning: {len(waiting)} submission(s) still wait for hand grading (formgrader); their "
               "ungraded answers count 0 in these totals: " + ", ".join(_who(row) for row in waiting), file=sys.stderr)
     if format_ == "moodle":
-        print(f"import: Grades > Import > CSV file; map from \"ID number\" to useridnumber (or \"Email address\" to "
-              f"useremail) and the column \"{item}\" to the grade item")
+        email = (" (or \"Email address\" to useremail)" if moodle_csv.has_every_email(classlist)
+                 else "; no \"Email address\" column: not every student in the roster has one")
+        print(f"import: Grades > Import > CSV file; map from \"ID number\" to useridnumber{email}, and the column "
+              f"\"{item}\" to the grade item")
     elif format_ == "canvas" and not canvas_csv.names_an_existing_assignment(item):
         print(f"import: Grades > Import; Canvas creates a new assignment \"{item}\": to fill an existing one, pass "
               "--item as Canvas's gradebook export heads its column, e.g. --item \"Lesson 08 (12345)\"")

@@ -8,15 +8,20 @@ reads an empty cell or "-" as no grade, ignores unmapped columns, and aborts the
 user it cannot find, so only rostered students are written, each with an LMS id.
 
 Columns: ID number (the roster's lms_id), Email address, Name (for your eyes; leave it unmapped),
-then the grade column named after the grade item (--item; default: the assignment id).
+then the grade column named after the grade item (--item; default: the assignment id). Email
+address is written only when every student has one: the importer skips an empty user cell but
+keeps the user it found on the line before, so a grade would land on the wrong student.
 """
 from .csvtext import csv_text, points
 
-IDENTITY_COLUMNS = ("ID number", "Email address", "Name")
+
+def has_every_email(classlist) -> bool:
+    return all(row.email for row in classlist.rows)
 
 
 def render(totals, classlist, item: str) -> str:
-    lines = [(*IDENTITY_COLUMNS, item)]
+    with_email = has_every_email(classlist)
+    lines = [("ID number", *(("Email address",) if with_email else ()), "Name", item)]
     for row in classlist.rows:
-        lines.append((row.enrolled.lms_id, row.email, row.name, points(row.score)))
+        lines.append((row.enrolled.lms_id, *((row.email,) if with_email else ()), row.name, points(row.score)))
     return csv_text(lines)
