@@ -1,4 +1,4 @@
-"""`python -m autograder VERB ...`: grade | doctor | kernel install."""
+"""`python -m autograder VERB ...`: grade | export | doctor | kernel install."""
 import argparse
 import math
 import os
@@ -11,6 +11,7 @@ from . import results as R
 from .engine import kernelspec
 from .engine import ENGINES, EngineError, open_engine
 from .executors import cluster
+from .export import FORMATS as EXPORT_FORMATS
 from .course import CONFIG_FILE, course_id, read_config
 from .limits import Limits
 
@@ -59,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                             "default: on this machine")
+    export = verbs.add_parser("export", help="write an assignment's grades from the gradebook for nbgrader, "
+                                             "Moodle or Canvas")
+    export.add_argument("assignment", help="the nbgrader assignment id")
+    export.add_argument("--out", required=True, metavar="DIR", help="where the CSV files go (never the course root)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="nbgrader",
+                        help="nbgrader: `nbgrader export`'s columns; moodle: Moodle's CSV grade import; "
+                             "canvas: Canvas's gradebook import (default: %(default)s)")
+    export.add_argument("--roster", metavar="FILE", help="CSV student_id,lms_id[,name,email,section]: the students "
+                                                          "and their LMS ids (required for moodle and canvas)")
+    export.add_argument("--item", metavar="NAME", help="the grade column's name in the LMS (default: the assignment "
+                                                       "id); for Canvas as its export heads it, \"Lesson 08 (12345)\"")
+    export.add_argument("--course", default=".", metavar="ROOT", help="the course root (with nbgrader_config.py)")
     doctor = verbs.add_parser("doctor", help="say what grading would run on: kernel, torch, GPU, engine, sandbox")
     doctor.add_argument("--kernel", help="grading kernelspec (default: the course's COURSE_ID-grader)")
     doctor.add_argument("--course", default=".", metavar="ROOT",
@@ -96,6 +109,9 @@ def main(argv=None) -> int:
         if args.scheduler:
             return doctor_cluster(args.scheduler, kernel_name, args.engine, args.course)
         return doctor(kernel_name, args.engine, args.course)
+    if args.verb == "export":
+        from .export.command import export
+        return export(args)
     if args.verb == "kernel":
         name = course_id(args.course)
         print(f"installed the grading kernel {kernelspec.grader_kernel(name)} in "
