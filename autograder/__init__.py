@@ -12,6 +12,8 @@ Below execute: engine/ makes the kernels (fresh from the kernelspec, or forked f
 parent) and sandbox.py confines the student's. Around grade_submission: batch.py is the driver
 and the single writer (submissions.py finds the files, gradebook.py records each result,
 merge.py folds a later GPU run in, files.py writes atomically); executors/ runs the jobs.
+export/ (`python -m autograder export`) writes the gradebook's totals for nbgrader, Moodle or
+Canvas, student ids mapped through the instructor's roster.
 
 Shared by all: messages/ (every sentence, by code, per language: results hold codes, a sentence
 is made only where one is shown), limits.py (a run's settings), gpu.py (who decides what about
