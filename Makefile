@@ -11,7 +11,7 @@ WHEELHOUSE ?= wheelhouse
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-gpu bench release lab student-bundle wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
+.PHONY: install demo test test-gpu bench release lab student-bundle wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
 
 # The course's package and its two kernels, in a venv that has everything else.
 define install_course
@@ -28,15 +28,24 @@ $(VENV)/.installed: requirements.txt pyproject.toml Makefile
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(install_course)
 
-## demo: set everything up, release the assignment, check the reference solution, grade the samples
+## install: .venv with every pin, the course's package and its two kernels (make demo starts with it)
+install: $(VENV)/.installed
+
+## demo: set everything up, release the assignment, check the reference solution, grade the samples as a
+##   trial run into demo-output/ (the course gradebook holds only the class: samples an older demo recorded
+##   there are taken out, once, and the run says so)
 demo: $(VENV)/.installed sandbox-setup release
 	$(PY) tools/check_reference.py $(ASSIGNMENT)
-	$(PY) -m autograder grade $(ASSIGNMENT) --submissions samples/$(ASSIGNMENT) --out demo-output --cell-timeout 10 --record
+	$(PY) tools/forget_samples.py $(ASSIGNMENT)
+	$(PY) -m autograder grade $(ASSIGNMENT) --submissions samples/$(ASSIGNMENT) --out demo-output --cell-timeout 10
+	@echo "demo: samples are not students, so they were graded as a trial run: the course gradebook holds only your class"
 
-## release: regenerate release/ from source/ with nbgrader (commit the result)
+## release: regenerate release/ from source/ with nbgrader (commit the result), and release it into the
+##   course's nbgrader exchange (exchange/, nbgrader_config.py), so formgrader shows it as released
 release: $(VENV)/.installed
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
-	@echo "release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb generated from source/$(ASSIGNMENT)/"
+	$(BIN)/nbgrader release_assignment $(ASSIGNMENT) --force --log-level=WARN
+	@echo "release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb generated from source/$(ASSIGNMENT)/ and released into exchange/"
 
 ## sandbox-setup: Debian's bubblewrap, the sandbox around every student kernel (apt, once; silent after)
 sandbox-setup:
@@ -83,4 +92,4 @@ clean-notebooks: $(VENV)/.installed
 	$(PY) tools/clean_notebooks.py
 
 clean:
-	rm -rf $(VENV) gradebook.db submitted autograded feedback demo-output test-artifacts
+	rm -rf $(VENV) gradebook.db submitted autograded feedback exchange demo-output test-artifacts

@@ -5,6 +5,11 @@ c = get_config()  # noqa: F821  (injected by traitlets)
 
 c.CourseDirectory.course_id = "pytorch-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# nbgrader's exchange: the course's own exchange/ folder (ignored by git). `make release` puts the
+# release there (nbgrader release_assignment), so formgrader shows the assignment as released and
+# `make lab`'s Assignment List offers it (nbgrader makes the folder writable by every user of the
+# machine, as an exchange must be). On a JupyterHub with a shared exchange, name that one.
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
 
 # The autograder's feedback pages (feedback.html) are in Korean: "ko" or "en". nbgrader ignores this section.
 c.CourseFeedback.language = "ko"

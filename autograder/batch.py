@@ -149,7 +149,7 @@ class Recorder:
 
     def keep(self, sub, kept: R.Result) -> None:
         """A result an earlier run left up to date: recorded again, not rewritten."""
-        self._write(sub.student_id, kept, None, reused=True)
+        self._write(sub, kept, None, reused=True)
 
     def record(self, job: Job, graded: Graded) -> None:
         result = graded.result
@@ -160,11 +160,11 @@ class Recorder:
         result.extra["origin"] = job.sub.origin
         if job.previous is not None:
             result = merge_gpu_tests(job.previous, result)
-        self._write(job.sub.student_id, result, graded.notebook)
+        self._write(job.sub, result, graded.notebook)
 
-    def _write(self, student_id: str, result: R.Result, notebook, reused: bool = False) -> None:
-        results = result.to_dict()
-        before = _record(self.gb, self.run, student_id, results, notebook, reused)
+    def _write(self, sub, result: R.Result, notebook, reused: bool = False) -> None:
+        student_id, results = sub.student_id, result.to_dict()
+        before = _record(self.gb, self.run, sub, results, notebook, reused)
         if before is not None and results["score"] < before:
             self.lowered.append((student_id, before, results["score"]))
         self.everyone[student_id] = results
@@ -280,14 +280,15 @@ def _run_kind(options: Options, gradebook_path: str, out: Path) -> str:
             "(run again with --record to record them)")
 
 
-def _record(gb, run: ClassRun, student_id: str, results: dict, notebook, reused: bool = False) -> float | None:
+def _record(gb, run: ClassRun, sub, results: dict, notebook, reused: bool = False) -> float | None:
     """The gradebook entry (a recording run: `gb`), then feedback.html, then results.json last: the
     mark of a finished student. Returns the automatic points the gradebook held before, if any."""
-    folder, assignment = run.out / student_id, run.assignment
+    student_id, assignment = sub.student_id, run.assignment
+    folder = run.out / student_id
     before = None
     if gb is not None:
         before = gradebook.recorded_auto_score(gb, assignment, student_id)
-        gradebook.record(gb, run.coursedir, assignment, results, notebook)
+        gradebook.record(gb, run.coursedir, assignment, results, notebook, handed_in=sub)
     feedback = folder / "feedback.html"
     if reused:
         if not feedback.exists():

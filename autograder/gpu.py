@@ -18,6 +18,8 @@
   run that finds CUDA); on a Dask cluster, only workers that advertise the GPU resource
   (executors/cluster.py). merge.py folds that run's needs_gpu tests into the provisional
   result; the rest of it is kept.
+- In nbgrader's gradebook a needs_gpu test has no automatic score until then (gradebook.py), so
+  formgrader counts it neither as a failed test nor as one for a person to grade.
 """
 from dataclasses import dataclass
 

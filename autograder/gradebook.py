@@ -4,6 +4,17 @@ For each submission: the student, the submission, an auto score for every graded
 written answer left as `needs_manual_grade`, as nbgrader's SaveAutoGrades leaves it), the
 "No response." comment for an untouched answer, and the graded notebook under
 autograded/<student>/<assignment>/ where formgrader and generate_feedback look for it.
+
+What formgrader shows is computed by nbgrader from these rows and folders, so they say what the
+grader found:
+- "Tests failed?" (nbgrader/api.py: `Grade.failed_tests`, a code grade cell whose auto_score <
+  max_score): a GPU test that waits for a CUDA kernel has no auto_score yet (NULL), so a correct
+  provisional submission is not one that failed tests; it needs no person either.
+- "# Submissions" (nbgrader/apps/api.py: `NbGraderAPI.get_submitted_students`, the folders
+  submitted/<student>/<assignment>/) and "autograded" (`get_autograded_students`: a folder in
+  autograded/ and the gradebook's timestamp equal to submitted/'s timestamp.txt): the handed-in
+  notebook is copied to submitted/, as nbgrader's own zip_collect does, unless it lies there
+  already, and its timestamp.txt, if any, is the submission's timestamp.
 """
 import json
 import os
@@ -16,6 +27,7 @@ from sqlalchemy.exc import SAWarning
 from . import course, results as R
 from .assignment import Assignment
 from .files import write_atomic
+from .load import InvalidSubmission
 
 
 def open_gradebook(coursedir) -> Gradebook:
@@ -31,13 +43,18 @@ def recorded_auto_score(gb: Gradebook, assignment: Assignment, student: str) -> 
     return float(sum(grade.auto_score or 0 for grade in notebook.grades))
 
 
-def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, notebook=None) -> None:
+def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, notebook=None, handed_in=None) -> None:
+    """`handed_in`: the submission (submissions.Submission) the results are of, to copy to submitted/."""
     student = results["extra_data"]["student_id"]
     a_id, nb_id = assignment.assignment_id, assignment.notebook_id
+    if handed_in is not None:
+        _hand_in(coursedir, a_id, nb_id, student, handed_in)
+    folder = coursedir.format_path(coursedir.submitted_directory, student, a_id)
+    timestamp = coursedir.get_existing_timestamp(folder)  # nbgrader collect's timestamp.txt, as autograde reads it
     gb.update_or_create_student(student)
     with warnings.catch_warnings():  # nbgrader's own autograde triggers the same SQLAlchemy notices
         warnings.simplefilter("ignore", SAWarning)
-        submission = gb.update_or_create_submission(a_id, student)  # makes a Grade and Comment row per cell
+        submission = gb.update_or_create_submission(a_id, student, timestamp=timestamp)  # a Grade and Comment row per cell
     # One query each for the notebook's grades and comments (find_grade is a query per cell).
     notebook_row = next(n for n in submission.notebooks if n.name == nb_id)
     grades = {g.cell.name: g for g in gb.db.query(Grade).filter(Grade.notebook == notebook_row)
@@ -48,11 +65,14 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
     for spec in assignment.grade_cells:
         grade = grades[spec.grade_id]
         test = tests.get(spec.grade_id)
-        auto_score = None if test and R.outcome_of(test) == R.MANUAL else (test or {}).get("score", 0.0)
+        outcome = R.outcome_of(test) if test else None
+        # No automatic score yet: the written answer (a person grades it) and a GPU test waiting for
+        # a CUDA kernel (the --only-gpu run scores it), which is then neither failed nor for a person.
+        auto_score = None if outcome in (R.MANUAL, R.NEEDS_GPU) else (test or {}).get("score", 0.0)
         if grade.manual_score is not None and grade.auto_score == auto_score:
             continue  # graded by hand, and nothing changed since: leave the instructor's verdict
         grade.auto_score = auto_score
-        grade.needs_manual_grade = grade.manual_score is not None or auto_score is None
+        grade.needs_manual_grade = grade.manual_score is not None or outcome == R.MANUAL
     for spec in assignment.cells:
         if spec.solution and spec.grade:  # a written answer: FAILED means left as given
             test = tests.get(spec.grade_id)
@@ -61,9 +81,26 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
                 "No response." if unanswered else None)
     gb.db.commit()
     target = course.notebook_path(coursedir, coursedir.autograded_directory, a_id, nb_id, student)
+    target.parent.mkdir(parents=True, exist_ok=True)  # formgrader lists a student as autograded by this folder
     if notebook is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, json.dumps(notebook, ensure_ascii=False))  # validated when read; nbformat's
         # writer (deep copy, split lines, indent) costs a quarter of a submission's driver time
     elif results["extra_data"]["status"] in (R.INVALID, R.GRADER_ERROR) and target.exists():
         os.remove(target)  # a stale graded notebook from an earlier run no longer applies
+
+
+def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in) -> None:
+    """submitted/<student>/<assignment>/<notebook>.ipynb: the notebook as handed in (its folder alone
+    when it can't be read), unless the run read it from the course's submitted/ folder itself."""
+    submitted = os.path.realpath(coursedir.format_path(coursedir.submitted_directory, ".", "."))
+    if os.path.realpath(handed_in.path).startswith(submitted + os.sep):
+        return
+    target = course.notebook_path(coursedir, coursedir.submitted_directory, a_id, nb_id, student)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = handed_in.read()
+    except InvalidSubmission:
+        target.unlink(missing_ok=True)  # an earlier hand-in is not what these results are of
+        return
+    if not target.is_file() or target.read_bytes() != data:
+        write_atomic(target, data)

@@ -7,7 +7,7 @@ What several test files compare against is graded once per session:
     warm_engine()      one warm engine (its parents import torch once)
     nbgrader_release   the course released by real `nbgrader generate_assignment`
     nbgrader_scores    real `nbgrader autograde` of the mutants' class and two samples
-    samples_graded     `python -m autograder grade` of the samples, recorded in ag_course
+    samples_graded     `python -m autograder grade` of the samples, recorded in ag_course (a scratch course)
     warm_class         the engines' class (samples, references, every mutant) graded on the warm engine
 """
 import atexit
@@ -145,7 +145,8 @@ def nbgrader_scores(nbgrader_release, tmp_path_factory):
 @pytest.fixture(scope="session")
 def samples_graded(ag_course, tmp_path_factory):
     """(course root, out, the finished process, {results.json path: bytes}): the samples graded by
-    `python -m autograder grade ... --record` (SAMPLES_CELL_TIMEOUT) into ag_course, as `make demo` does."""
+    `python -m autograder grade ... --record` (SAMPLES_CELL_TIMEOUT) into ag_course (`make demo` grades them
+    the same way, as a trial run: the real course's gradebook holds only the class)."""
     root = ag_course[0]
     out = tmp_path_factory.mktemp("demo-out")
     first = run_autograder(*grade_args(root, SAMPLES, out, "--record", cell_timeout=SAMPLES_CELL_TIMEOUT), cwd=root,

@@ -45,8 +45,9 @@ def comparable(results):
 
 @pytest.fixture(scope="module")
 def demo(samples_graded):
-    """(course root, out, the run, its results.json files): the samples graded with --record, as
-    `make demo` does (once a session: test_wheelhouse.py compares a node's grades with these)."""
+    """(course root, out, the run, its results.json files): the samples graded as `make demo` grades
+    them, with --record into a scratch course (once a session: test_wheelhouse.py compares a node's
+    grades with these)."""
     return samples_graded
 
 
@@ -112,12 +113,18 @@ def test_results_are_recorded_in_the_gradebook_for_formgrader(demo, ag_assignmen
             for name, grade in grades.items():
                 if name == "written_error_order":
                     continue
-                assert grade.auto_score == (tests[name]["score"] if tests else 0), (student, name)
+                waiting = tests and tests[name]["extra_data"]["outcome"] == "needs_gpu"  # no score yet, not failed
+                assert grade.auto_score == (None if waiting else tests[name]["score"] if tests else 0), (student, name)
+                assert not grade.needs_manual_grade, (student, name)
         alice = {g.name: g for g in gb.find_submission_notebook("lesson08", "lesson08", "alice").grades}
         assert alice["written_error_order"].needs_manual_grade and alice["written_error_order"].auto_score is None
     graded = nbformat.read(root / "autograded" / "alice" / "lesson08" / "lesson08.ipynb", as_version=4)
     assert any("### BEGIN HIDDEN TESTS" in c.source for c in graded.cells)
-    assert not (root / "autograded" / "erin").exists()
+    assert not (root / "autograded" / "erin" / "lesson08" / "lesson08.ipynb").exists()  # invalid: no notebook
+    for student in STUDENTS:  # handed in where formgrader counts submissions, as nbgrader's zip_collect puts them
+        assert (root / "submitted" / student / "lesson08").is_dir()
+    assert (root / "submitted" / "alice" / "lesson08" / "lesson08.ipynb").read_bytes() == \
+        (SAMPLES / "alice.ipynb").read_bytes()
 
 
 def test_scores_agree_with_nbgrader_autograde(demo, nbgrader_scores):

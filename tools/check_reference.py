@@ -5,13 +5,16 @@ Without CUDA the GPU test cells (autograder.assignment.needs_gpu) are expected t
 ("needs a CUDA grading kernel");
 any other failure is a broken source notebook, and the exit status says so.
 """
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 import torch
 from nbgrader.utils import is_grade, is_solution
 from nbgrader.validator import Validator
+from traitlets.config import Config
 
 from autograder.assignment import needs_gpu
 
@@ -21,10 +24,21 @@ def test_cells(notebook):
             if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)}
 
 
+def validator(sockets: str) -> Validator:
+    """nbgrader's Validator, whose kernel talks over ipc sockets in the private folder `sockets`:
+    a kernel on this machine needs no TCP port (over TCP, ipykernel warns "Kernel is running over
+    TCP without encryption")."""
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = os.path.join(sockets, "kernel")  # socket files kernel-1, kernel-2, ...
+    return Validator(config=config)
+
+
 def main(assignment):
     source = Path("source") / assignment / f"{assignment}.ipynb"
     by_source = test_cells(nbformat.read(source, as_version=4))
-    results = Validator().validate(str(source))
+    with tempfile.TemporaryDirectory(prefix="check-reference-") as sockets:
+        results = validator(sockets).validate(str(source))
     failed = {by_source[cell["source"]] for cell in results.get("failed", [])}
     gpu_cells = {grade_id for grade_id in by_source.values() if needs_gpu(grade_id)}
     allowed = set() if torch.cuda.is_available() else gpu_cells

@@ -61,7 +61,10 @@ class FreshKernel:
         self.gone = None  # a warm kernel's parent can vanish; a fresh kernel has none
         self.info = {"engine": engine.name, "sandbox": engine.sandbox.kind}
         self.cwd = tempfile.mkdtemp(prefix="autograder-kernel-")
-        self.km = KernelManager(kernel_name=engine.kernel_name)
+        # ipc sockets in a private folder, not TCP: the kernel is on this machine, and over TCP
+        # ipykernel warns that it runs without encryption
+        self.sockets = tempfile.mkdtemp(prefix="ag-ipc-")
+        self.km = KernelManager(kernel_name=engine.kernel_name, transport="ipc", ip=os.path.join(self.sockets, "k"))
         self.km.start_kernel(cwd=self.cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, extra_arguments=list(arguments))
         self.client = self.km.blocking_client()
@@ -100,3 +103,4 @@ class FreshKernel:
         if self.km.has_kernel:
             self.km.shutdown_kernel(now=True)
         shutil.rmtree(self.cwd, ignore_errors=True)
+        shutil.rmtree(self.sockets, ignore_errors=True)

@@ -1,9 +1,12 @@
-"""The instructor's path: grade with `python -m autograder grade`, then formgrader in JupyterLab.
+"""The instructor's path: release, grade with `python -m autograder grade`, then formgrader in JupyterLab.
 
-Two submissions go through the course's own grading command: alice (the reference answers,
-written answer included) and bob (the release untouched). Formgrader must list lesson08 and
-both graded submissions with the autograder's scores; the instructor opens alice's
-submission, scores the written answer by hand, and `nbgrader export` must carry that score.
+lesson08 is released as `make release` does (into the course's exchange/). Two submissions,
+downloaded into a flat folder outside the course as an LMS hands them out, go through the
+course's own grading command: alice (the reference answers, written answer included: correct,
+and provisional where the kernel has no CUDA) and bob (the release untouched). Formgrader must
+list lesson08 as released with both submissions, and both graded with the autograder's scores;
+alice has no failed test (her GPU tests wait for a CUDA kernel), bob has. The instructor opens
+alice's submission, scores the written answer by hand, and `nbgrader export` must carry that score.
 """
 import csv
 import os
@@ -50,19 +53,21 @@ def export(course_root, name):
 
 
 @pytest.fixture(scope="module")
-def graded(course_copy):
-    """alice and bob, submitted and graded by `python -m autograder grade`; its grades.csv rows."""
+def graded(course_copy, tmp_path_factory):
+    """lesson08 released; alice and bob, downloaded and graded by `python -m autograder grade
+    --record`; its grades.csv rows."""
+    course.nbgrader(course_copy, "release_assignment", course.ASSIGNMENT)  # make release's second step
     submissions = {"alice": alice_submission(), "bob": course.read(course.RELEASE)}
+    download = tmp_path_factory.mktemp("lms-download")
     for student, nb in submissions.items():
-        target = course_copy / "submitted" / student / course.ASSIGNMENT / f"{course.ASSIGNMENT}.ipynb"
-        target.parent.mkdir(parents=True)
-        nbformat.write(nb, target)
-    out = course_copy / "grading"
-    run(course_copy, "autograder", "grade", course.ASSIGNMENT, "--submissions", str(course_copy / "submitted"),
+        nbformat.write(nb, download / f"{student}.ipynb")
+    out = tmp_path_factory.mktemp("grading")
+    run(course_copy, "autograder", "grade", course.ASSIGNMENT, "--submissions", str(download),
         "--out", str(out), "--course", str(course_copy), "--record")
     for student in submissions:
-        graded_nb = course_copy / "autograded" / student / course.ASSIGNMENT / f"{course.ASSIGNMENT}.ipynb"
-        assert graded_nb.exists(), f"no autograded notebook for {student}"
+        for step in ("submitted", "autograded"):  # handed in, where formgrader counts it; graded
+            notebook = course_copy / step / student / course.ASSIGNMENT / f"{course.ASSIGNMENT}.ipynb"
+            assert notebook.exists(), f"no {step} notebook for {student}"
     with open(out / "grades.csv", newline="", encoding="utf-8-sig") as handle:
         return {row["student_id"]: row for row in csv.DictReader(handle)}
 
@@ -78,12 +83,13 @@ def test_formgrader_grades_written_answer_and_export_has_it(page, lab_server, co
     before = export(course_copy, "grades-before.csv")
     assert float(before["alice"]["score"]) == float(alice["score"]), before["alice"]
 
-    # Nbgrader -> Formgrader, inside JupyterLab: lesson08 is listed, with both submissions.
+    # Nbgrader -> Formgrader, inside JupyterLab: lesson08 is listed, released, with both submissions.
     open_lab(page, lab_server, "instructor")
     menu(page, "Nbgrader", "Formgrader")
     formgrader = page.frame_locator("iframe")
     row = formgrader.locator("#main-table tr", has_text=course.ASSIGNMENT)
     row.get_by_role("link", name=course.ASSIGNMENT).wait_for()
+    assert row.locator("td.status").inner_text().strip() == "released"
     assert row.locator("td.num-submissions").inner_text().strip() == "2"
     shot(page, "instructor-01-formgrader-lists-lesson08")
 
@@ -105,6 +111,10 @@ def test_formgrader_grades_written_answer_and_export_has_it(page, lab_server, co
     alice_row = formgrader.locator("#main-table tr", has_text="alice")  # names hidden until asked
     alice_row.wait_for(state="attached")
     assert alice_row.locator("td.needs-manual-grade .glyphicon-ok").count() == 1, "alice's written answer not flagged"
+    # "Tests failed?": not alice, whose GPU tests wait for a CUDA kernel; bob, who answered nothing.
+    bob_row = formgrader.locator("#main-table tr", has_text="bob")
+    assert alice_row.locator("td.tests-failed .glyphicon-ok").count() == 0, "alice's correct answers shown as failed"
+    assert bob_row.locator("td.tests-failed .glyphicon-ok").count() == 1, "bob's failed tests not shown"
     formgrader.get_by_text("Show All Names").click()
     formgrader.locator("#main-table").get_by_role("link", name="alice").click()
 
