@@ -12,7 +12,9 @@ import nbformat
 import pytest
 import torch
 
+from autograder import results as R
 from autograder.merge import merge_gpu_tests
+from autograder.messages import say
 from autograder_fixtures import autograder_command, by_name, grade_args, interruptible, run_autograder, submission
 from course import ROOT, bin_path
 from mutants import GPU_MUTANTS
@@ -96,8 +98,9 @@ def test_a_later_gpu_run_is_merged_into_the_provisional_result(cpu_run):
             test["extra_data"]["outcome"] = "passed" if passed else "failed"
     gpu_run["extra_data"]["kernel"] = {"name": "pytorch-course-grader", "python": "3.11.7", "torch": "2.13.0",
                                        "cuda_device": "NVIDIA H200"}
-    gpu_run["extra_data"]["flags"] = ["a flag seen only on the GPU run"]
-    merged = merge_gpu_tests(first, gpu_run)
+    gpu_run["extra_data"]["flags"] = ["the notebook names kernel 'x', not 'y': graded on the course's grading kernel"]
+    gpu_run["extra_data"]["flag_messages"] = [say("wrong_kernel", name="'x'", wanted="'y'").to_dict()]
+    merged = merge_gpu_tests(R.Result.from_dict(first), R.Result.from_dict(gpu_run)).to_dict()
     tests = by_name(merged)
     assert merged["extra_data"]["status"] == "graded"
     assert merged["score"] == first["score"] + 6, "three GPU tests of 2 points passed"
@@ -105,14 +108,14 @@ def test_a_later_gpu_run_is_merged_into_the_provisional_result(cpu_run):
     assert tests["to_numpy_grad"] == by_name(first)["to_numpy_grad"], "CPU tests are kept as graded"
     assert merged["extra_data"]["kernel"]["cuda_device"] == "NVIDIA H200"
     assert merged["extra_data"]["graded_without_gpu_on"]["cuda_device"] is None
-    assert "a flag seen only on the GPU run" in merged["extra_data"]["flags"]
+    assert gpu_run["extra_data"]["flags"][0] in merged["extra_data"]["flags"]
     assert "NVIDIA H200" in merged["output"]
 
 
 def test_a_gpu_run_that_grades_nothing_leaves_the_result_provisional(cpu_run):
     _, _, out, _ = cpu_run
     first = results(out, "ana")
-    merged = merge_gpu_tests(first, first)
+    merged = merge_gpu_tests(R.Result.from_dict(first), R.Result.from_dict(first)).to_dict()
     assert merged["extra_data"]["status"] == "provisional" and merged["score"] == first["score"]
     assert "Still provisional" in merged["output"]
 
