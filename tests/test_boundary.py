@@ -151,3 +151,10 @@ def test_a_message_over_the_size_caps_is_refused_before_it_is_read():
         theirs.sendall(wire._PREFIX.pack(2, 1) + (wire.MAX_FRAMES + 1).to_bytes(8, "little"))
         with pytest.raises(wire.WireError):
             wire.receive(ours)
+
+
+def test_empty_arrays_and_tensors_cross_both_ways():
+    for answer, argument in [(torch.from_numpy, np.empty(0)), (torch.from_numpy, np.empty((0, 3))[:, ::2]),
+                             (lambda t: t.numpy(), torch.empty(0)), (lambda t: t.T.clone(), torch.empty(2, 0))]:
+        made = call_through(answer, argument)
+        assert tuple(made.shape) == tuple(answer(argument).shape) and made.dtype == answer(argument).dtype

@@ -246,7 +246,8 @@ class Encoder:
         if place is not None:
             return {**base, "region": place[0], "offset": place[1], "strides": list(tensor.stride())}
         plain = tensor.detach().resolve_conj().resolve_neg().cpu().contiguous()
-        return {**base, "f": self._frame(plain.reshape(-1).view(torch.uint8).numpy().tobytes())}
+        data = plain.reshape(-1).view(torch.uint8).numpy().tobytes() if plain.numel() else b""  # empty: any strides
+        return {**base, "f": self._frame(data)}
 
     def _exception(self, error) -> dict:
         kind = type(error)

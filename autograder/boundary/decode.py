@@ -60,7 +60,7 @@ class Region:
         for index, obj in enumerate(objects):
             if isinstance(obj, torch.Tensor) and obj.device.type != "cpu":
                 data = (obj.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
-                        if obj.device.type != "meta" else bytes(obj.numel() * obj.element_size()))
+                        if obj.device.type != "meta" and obj.numel() else bytes(obj.numel() * obj.element_size()))
                 regions.append(Region(0, len(data), [obj], data))
                 descriptions[index] = _describe(obj, len(regions) - 1, 0, contiguous=True)
                 continue
