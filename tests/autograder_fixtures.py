@@ -181,15 +181,20 @@ def engines_class(folder) -> dict:
     return folder
 
 
+# Kernels at once for the engines' class: carol's endless loop keeps one waiting on its deadlines
+# (three cell timeouts) while two others use the cores.
+ENGINES_WORKERS = 3
+
+
 @pytest.fixture(scope="session")
 def warm_class(tmp_path_factory):
     """(class folder, {student: results}): engines_class graded by grade_all on the session's warm
-    engine, 2 workers, FAST limits, as a trial run in a scratch course."""
+    engine, ENGINES_WORKERS workers, FAST limits, as a trial run in a scratch course."""
     from autograder.batch import Options, grade_all
     from autograder.engine.session import Limits
     scratch = tmp_path_factory.mktemp("warm-class")
     folder = engines_class(scratch / "class")
     course = copy_course(scratch / "course")
-    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST), Options(engine="warm", workers=2),
+    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST), Options(engine="warm", workers=ENGINES_WORKERS),
                        stream=open(os.devnull, "w"), engine=warm_engine())
     return folder, graded

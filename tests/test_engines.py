@@ -9,7 +9,7 @@ import pytest
 
 from autograder.batch import Options, grade_all
 from autograder.engine.session import Limits
-from autograder_fixtures import FAST, SAMPLES
+from autograder_fixtures import ENGINES_WORKERS, FAST, SAMPLES
 from course import copy_course
 from mutants import MUTANTS
 
@@ -33,7 +33,7 @@ def graded(warm_class, tmp_path_factory):
     folder, warm = warm_class
     course = copy_course(tmp_path_factory.mktemp("engines"))
     fresh = grade_all(course, "lesson08", folder, course / "out-fresh", Limits(**FAST),
-                      Options(engine="fresh", workers=2), stream=open(os.devnull, "w"))
+                      Options(engine="fresh", workers=ENGINES_WORKERS), stream=open(os.devnull, "w"))
     return {"fresh": fresh, "warm": warm}
 
 
