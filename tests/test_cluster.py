@@ -1,7 +1,8 @@
 """Grading on a real Dask cluster on 127.0.0.1: a `dask scheduler` and `dask worker` processes
 started and stopped here. The cluster grades as this machine does; a worker killed mid-run
 loses nobody and records nobody twice; a notebook that kills its worker every time ends as
-`error` while the rest are graded. The tests that leave their cluster as they found it share one."""
+`error` while the rest are graded. The tests that leave their cluster as they found it (a worker
+that a notebook kills, its nanny restarts) share one."""
 import json
 import os
 import signal
@@ -113,11 +114,19 @@ def graded_here(a_class, warm_class):
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """(scheduler address, {worker name: its process}) of one cluster, for the tests that kill none
-    of its processes: its workers keep their warm parents from one test to the next."""
+def shared_cluster(tmp_path_factory):
+    """(scheduler address, {worker name: its process}) of one cluster for the module's tests that
+    kill no `dask worker` process: its workers keep their engines from one test to the next."""
     with dask_cluster(tmp_path_factory.mktemp("cluster")) as running:
         yield running
+
+
+@pytest.fixture
+def cluster(shared_cluster):
+    """The shared cluster, once both its workers are up (a worker restarted by its nanny included)."""
+    with client_of(shared_cluster[0]) as client:
+        client.wait_for_workers(2, timeout=60)
+    return shared_cluster
 
 
 def grades(out: Path) -> dict:
@@ -202,7 +211,7 @@ def _processing(client) -> dict:
             for address, keys in client.processing().items()}
 
 
-def test_a_notebook_that_kills_its_worker_every_time_ends_as_an_error(tmp_path):
+def test_a_notebook_that_kills_its_worker_every_time_ends_as_an_error(cluster, tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
     for student in ("ana", "ben", "cho"):
@@ -212,9 +221,8 @@ def test_a_notebook_that_kills_its_worker_every_time_ends_as_an_error(tmp_path):
     course = copy_course(tmp_path / "course")
     # The fresh engine: its kernel is the worker's own child, unsandboxed, so it can kill the worker
     # (in the warm engine's sandbox it can't: tests/test_sandbox.py).
-    with dask_cluster(tmp_path) as (address, _):
-        done = run_autograder(*grade_args(course, folder, tmp_path / "out", "--scheduler", address,
-                                          "--engine", "fresh", cell_timeout=10))
+    done = run_autograder(*grade_args(course, folder, tmp_path / "out", "--scheduler", cluster[0],
+                                      "--engine", "fresh", cell_timeout=10))
     assert done.returncode == 0, done.stderr
     mallory = json.loads((tmp_path / "out" / "mallory" / "results.json").read_text())
     assert mallory["extra_data"]["status"] == "error" and mallory["score"] == 0
