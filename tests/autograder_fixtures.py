@@ -85,6 +85,17 @@ def grade(assignment, data: bytes, engine=None, **limits):
     return grade_submission(data, assignment, "student", Limits(**{**FAST, **limits}), engine=engine or warm_engine())
 
 
+def grade_each(assignment, cases: dict, workers: int = 3) -> dict:
+    """{name: Graded} for {name: (notebook bytes, limits)}, graded `workers` at a time on the warm
+    engine: most of a hostile case is waiting on a deadline, which another case's kernel can use."""
+    from concurrent.futures import ThreadPoolExecutor
+    engine = warm_engine()
+    engine.prepare(workers)  # from this thread: a warm parent lives as long as the thread that started it
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {name: pool.submit(grade, assignment, data, engine, **limits) for name, (data, limits) in cases.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 _engines = {}
 
 
@@ -171,16 +182,22 @@ def engines_class(folder) -> dict:
     return folder
 
 
+# Kernels at once for the engines' class: carol's endless loop keeps one waiting on its deadlines
+# (three cell timeouts) while two others use the cores.
+ENGINES_WORKERS = 3
+
+
 @pytest.fixture(scope="session")
 def warm_class(tmp_path_factory):
     """(class folder, {student: results}): engines_class graded by grade_all on the session's warm
-    engine, 2 workers, FAST limits, as a trial run in a scratch course."""
+    engine, ENGINES_WORKERS workers, FAST limits, as a trial run in a scratch course."""
     from autograder.batch import Options, grade_all
     from autograder.views import PAGES
     from autograder.engine.session import Limits
     scratch = tmp_path_factory.mktemp("warm-class")
     folder = engines_class(scratch / "class")
     course = copy_course(scratch / "course")
-    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST), Options(engine="warm", workers=2),
-                       stream=open(os.devnull, "w"), pages=PAGES, engine=warm_engine())
+    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST),
+                       Options(engine="warm", workers=ENGINES_WORKERS), stream=open(os.devnull, "w"), pages=PAGES,
+                       engine=warm_engine())
     return folder, graded

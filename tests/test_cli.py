@@ -179,8 +179,9 @@ def test_a_run_follows_the_umask_writes_grades_for_excel_and_names_this_python(t
     shutil.copy(SAMPLES / "erin.ipynb", folder / "김민수.ipynb")  # invalid: no kernel needed
     out = tmp_path / "out"
     env = {**os.environ, "PATH": bin_path(), "CUDA_VISIBLE_DEVICES": ""}  # no CUDA: alice stays provisional
-    done = subprocess.run(autograder_command(*grade_args(course, folder, out, cell_timeout=10)), cwd=ROOT, env=env,
-                          preexec_fn=lambda: os.umask(0o022), capture_output=True, text=True, timeout=600)
+    one_parent = ("--workers", "1")  # 김민수's notebook needs no kernel
+    done = subprocess.run(autograder_command(*grade_args(course, folder, out, *one_parent, cell_timeout=10)), cwd=ROOT,
+                          env=env, preexec_fn=lambda: os.umask(0o022), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     students = sorted(p for p in out.iterdir() if p.is_dir())
     assert len(students) == 2

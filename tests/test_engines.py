@@ -10,7 +10,7 @@ import pytest
 from autograder.batch import Options, grade_all
 from autograder.views import PAGES
 from autograder.engine.session import Limits
-from autograder_fixtures import FAST, SAMPLES
+from autograder_fixtures import ENGINES_WORKERS, FAST, SAMPLES
 from course import copy_course
 from mutants import MUTANTS
 
@@ -34,7 +34,7 @@ def graded(warm_class, tmp_path_factory):
     folder, warm = warm_class
     course = copy_course(tmp_path_factory.mktemp("engines"))
     fresh = grade_all(course, "lesson08", folder, course / "out-fresh", Limits(**FAST),
-                      Options(engine="fresh", workers=2), stream=open(os.devnull, "w"), pages=PAGES)
+                      Options(engine="fresh", workers=ENGINES_WORKERS), stream=open(os.devnull, "w"), pages=PAGES)
     return {"fresh": fresh, "warm": warm}
 
 

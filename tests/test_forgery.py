@@ -18,7 +18,7 @@ import pytest
 
 from autograder import course as ag_course_module
 from autograder.views.feedback import render_feedback
-from autograder_fixtures import grade, submission
+from autograder_fixtures import grade_each, submission
 
 pytestmark = pytest.mark.slow
 
@@ -474,8 +474,7 @@ LIMITS = {"shell_handler": SHORT, "do_execute_class": SHORT, "guard_functions": 
 
 @pytest.fixture(scope="module")
 def graded(ag_assignment):
-    return {case: grade(ag_assignment, submission(**answers), **LIMITS.get(case, {}))
-            for case, answers in CASES.items()}
+    return grade_each(ag_assignment, {case: (submission(**answers), LIMITS.get(case, {})) for case, answers in CASES.items()})
 
 
 def outputs(graded_case, grade_id: str) -> list:

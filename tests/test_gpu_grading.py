@@ -78,7 +78,8 @@ def test_the_run_ends_with_the_command_that_grades_the_rest(cpu_run):
 
 @pytest.mark.parametrize("flag", ["--require-gpu", "--only-gpu"])
 def test_runs_that_need_cuda_refuse_to_start_without_it(cpu_run, tmp_path, flag):
-    root, folder, _, _ = cpu_run
+    root = cpu_run[0]
+    folder = write_class(tmp_path / "class", {"ana": submission()})  # one notebook: one warm parent to start
     refused = grade(root, folder, tmp_path / "out", flag)
     assert refused.returncode == 1
     assert f"{flag}: the grading kernel 'pytorch-course-grader' has no CUDA GPU" in refused.stderr

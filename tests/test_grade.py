@@ -5,7 +5,7 @@ import json
 import pytest
 
 from autograder import results as R
-from autograder_fixtures import by_name, grade, outcomes, submission
+from autograder_fixtures import by_name, grade_each, outcomes, submission
 
 pytestmark = pytest.mark.slow
 
@@ -61,10 +61,15 @@ CASES = {
 }
 
 
+# The cases that wait out deadlines, started first: the others are graded meanwhile.
+WAITING = ("timeout", "stubborn", "memory", "wallclock")
+
+
 @pytest.fixture(scope="module")
 def graded(ag_assignment):
-    return {name: grade(ag_assignment, submission(**answers), **limits)
-            for name, (answers, limits) in CASES.items()}
+    """Every case graded once, a few at a time on the session's warm engine."""
+    order = sorted(CASES, key=lambda name: name not in WAITING)
+    return grade_each(ag_assignment, {name: (submission(**CASES[name][0]), CASES[name][1]) for name in order})
 
 
 def results(graded, name):

@@ -49,14 +49,15 @@ def node_image(site: Path) -> None:
 def node(tmp_path_factory):
     """(venv, wheelhouse, environment) of a node installed from the wheelhouse alone."""
     folder = tmp_path_factory.mktemp("node")
-    built = subprocess.run([sys.executable, ROOT / "tools/wheelhouse.py", "build", "--dest", folder / "wheels"],
-                           capture_output=True, text=True)
-    assert built.returncode == 0, built.stdout + built.stderr
+    building = subprocess.Popen([sys.executable, ROOT / "tools/wheelhouse.py", "build", "--dest", folder / "wheels"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # while the venv is made
     node_venv, site = folder / "venv", folder / "image-site-packages"
     site.mkdir()
     node_image(site)
     venv.EnvBuilder(with_pip=True).create(node_venv)
     (next(node_venv.glob("lib/python*/site-packages")) / "node-image.pth").write_text(f"{site}\n")
+    printed, errors = building.communicate()
+    assert building.returncode == 0, printed + errors
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("JUPYTER", "PYTHON", "VIRTUAL_ENV"))}
     env.update(HOME=str(folder / "home"), PATH=f"{node_venv}/bin:/usr/local/bin:/usr/bin:/bin")
@@ -64,7 +65,7 @@ def node(tmp_path_factory):
                                 f"WHEELHOUSE={folder / 'wheels'}", f"PYTHON={node_venv}/bin/python"],
                                cwd=ROOT, env=env, capture_output=True, text=True)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    return node_venv, folder / "wheels", env, built.stdout
+    return node_venv, folder / "wheels", env, printed
 
 
 def test_the_wheelhouse_holds_no_torch_or_numpy_and_stays_small(node):
