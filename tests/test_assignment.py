@@ -1,6 +1,7 @@
 """The lesson08 assignment: conventions of its cells, its release, and nbgrader validate both ways."""
 import ast
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -57,6 +58,29 @@ def test_what_a_student_reads_of_a_test_is_korean():
                 assert HANGUL.search(_words(node.msg)), f"{grade_id}, line {node.lineno}: {ast.unparse(node.msg)}"
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "AssertionError":
                 assert HANGUL.search(_words(node.args[0])), f"{grade_id}, line {node.lineno}"
+
+
+def test_the_assignment_says_in_korean_what_validates_english_dialog_means():
+    """Validate's dialog is nbgrader's, in English: the assignment quotes each thing it says, as the
+    installed nbgrader's JupyterLab extension writes it, and explains it in Korean on the same line."""
+    import nbgrader
+    extension = "".join(path.read_text(errors="ignore") for path in
+                        (Path(nbgrader.__file__).parent / "labextension" / "static").glob("*.js"))
+    intro = read(SOURCE).cells[0].source
+    for said in ("Validation Results", "Success! Your notebook passes all the tests.", "The following cell failed:",
+                 "The source of the following cell has changed, but it should not have!",
+                 "There was an error running the validate command:"):
+        assert said in extension, f"nbgrader's Validate no longer says {said!r}"
+        line = next((line for line in intro.splitlines() if said in line), "")
+        assert HANGUL.search(line.split(said)[-1]), f"the assignment does not explain {said!r}"
+
+
+def test_the_assignment_states_its_points():
+    cells = grade_cells(read(SOURCE))
+    written = nbgrader_meta(next(c for c in read(SOURCE).cells if nbgrader_meta(c).get("grade_id") == "written_error_order"))
+    total = sum(nbgrader_meta(cell)["points"] for cell in cells.values()) + written["points"]
+    gpu = sum(nbgrader_meta(cells[grade_id])["points"] for grade_id in gpu_test_ids(read(SOURCE)))
+    assert f"모두 {gpu}점 (전체 {total}점 중" in read(SOURCE).cells[0].source
 
 
 def test_each_function_has_visible_and_hidden_tests_and_a_gpu_test_guards_itself():

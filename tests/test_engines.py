@@ -43,6 +43,10 @@ def graded(warm_class, tmp_path_factory):
             shutil.copy(notebook, compared)
     fresh = grade_all(course, "lesson08", compared, course / "out-fresh", Limits(**FAST),
                       Options(engine="fresh", workers=2), stream=open(os.devnull, "w"), pages=PAGES)
+    for results in fresh.values():  # where each came from: the same file, in the other folder
+        extra = results["extra_data"]
+        if "origin" in extra:
+            extra["origin"] = extra["origin"].replace(str(compared), str(folder), 1)
     return {"fresh": fresh, "warm": {student: warm[student] for student in warm if student not in variants}}
 
 
