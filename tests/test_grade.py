@@ -119,7 +119,8 @@ def test_patching_numpy_globally_changes_only_the_students_own_process(graded):
     got = outcomes(r)
     assert got["predict_numpy_basic"] == got["predict_numpy_shapes"] == "failed"
     assert "model output과 값이 달라" in by_name(r)["predict_numpy_basic"]["output"]  # the referee's own np.allclose ran
-    lost = {"predict_numpy_basic": 1, "predict_numpy_shapes": 2, "predict_numpy_models": 2, "predict_numpy_meta": 1}
+    lost = {"predict_numpy_basic": 1, "predict_numpy_shapes": 2, "predict_numpy_models": 2, "predict_numpy_unchanged": 2,
+            "predict_numpy_meta": 1}
     assert {t["name"] for t in r["tests"] if t["score"] < t["max_score"]} - GPU - {"written_error_order"} == set(lost)
     assert r["score"] == results(graded, "reference")["score"] - sum(lost.values())
 
