@@ -111,7 +111,7 @@ def alice():
 def dave():
     def cheat(cell, grade_id):
         if grade_id == "to_numpy_basic":
-            cell.source = '"""to_numpy turns a plain CPU tensor into an ndarray with the same values."""\npass'
+            cell.source = cell.source.splitlines()[0] + "\npass"  # the test's docstring, then nothing
         if grade_id == "predict_numpy_basic":
             cell.metadata.nbgrader["points"] = 50
     return fill(DAVE, cheat)

@@ -6,9 +6,10 @@ tests never touch the working tree's gradebook and can run beside other work.
 What several test files compare against is graded once per session:
     warm_engine()      one warm engine (its parents import torch once)
     nbgrader_release   the course released by real `nbgrader generate_assignment`
-    nbgrader_scores    real `nbgrader autograde` of the mutants' class and two samples
+    nbgrader_scores    real `nbgrader autograde` of the references, the GPU skipper and two samples
     samples_graded     `python -m autograder grade` of the samples, recorded in ag_course (a scratch course)
-    warm_class         the engines' class (samples, references, every mutant) graded on the warm engine
+    warm_class         the engines' class (samples, references, every mutant and correct variant)
+                       graded on the warm engine
 """
 import atexit
 import os
@@ -21,7 +22,7 @@ import pytest
 
 from course import (ROOT, autograde_in_parallel, bin_path, copy_course, fill_in, read, reference_answers,
                     scratch_course)
-from mutants import GPU_SKIPPER, MUTANTS, NOISY_WRAPPER
+from mutants import CORRECT_VARIANTS, GPU_SKIPPER, MUTANTS, NOISY_WRAPPER
 
 SAMPLES = ROOT / "samples" / "lesson08"
 FAST = dict(kernel_name="pytorch-course-grader", cell_timeout=6.0, notebook_timeout=60.0, interrupt_grace=2.0)  # margin for a loaded 2-core CI
@@ -123,15 +124,14 @@ def noisy_answers() -> dict:
                             if code.startswith("def ")}}
 
 
-def mutant_class() -> dict:
-    """{student: notebook}: the reference, the noisy reference, the GPU skipper and every mutant
-    (the release filled in), what the hidden tests' strength is checked on."""
+def nbgrader_class() -> dict:
+    """{student: notebook}: the reference, the noisy reference and the GPU skipper (the release
+    filled in), what real `nbgrader autograde` must score as the course's grader does. The mutants
+    and the correct variants are graded by the course's grader (warm_class) and, in nbgrader's
+    way of running a notebook, in this process (course.run_in_process)."""
     reference = reference_answers()
-    graded = {"reference": fill_in(reference), "noisy_reference": fill_in(noisy_answers()),
-              "gpu_skipper": fill_in({**reference, "shares_memory": reference["shares_memory"] + GPU_SKIPPER})}
-    for mutant in MUTANTS:
-        graded[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
-    return graded
+    return {"reference": fill_in(reference), "noisy_reference": fill_in(noisy_answers()),
+            "gpu_skipper": fill_in({**reference, "shares_memory": reference["shares_memory"] + GPU_SKIPPER})}
 
 
 NBGRADER_SAMPLES = ("alice", "bob")  # the samples whose scores test_batch compares with nbgrader's
@@ -148,8 +148,8 @@ def nbgrader_release(tmp_path_factory):
 @pytest.fixture(scope="session")
 def nbgrader_scores(nbgrader_release, tmp_path_factory):
     """{student: {grade_id: auto score}} from real `nbgrader autograde` (two runs at once, each in a
-    copy of nbgrader_release): the mutants' class, and the samples NBGRADER_SAMPLES by their names."""
-    notebooks = {**mutant_class(), **{student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}}
+    copy of nbgrader_release): nbgrader_class(), and the samples NBGRADER_SAMPLES by their names."""
+    notebooks = {**nbgrader_class(), **{student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}}
     return autograde_in_parallel(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"))
 
 
@@ -169,7 +169,8 @@ def samples_graded(ag_course, tmp_path_factory):
 
 def engines_class(folder) -> dict:
     """The class the engines are compared on, written to `folder`: the samples (correct, half right,
-    endless loop, cheating, corrupted), the reference, the noisy reference and every mutant."""
+    endless loop, cheating, corrupted), the reference, the noisy reference, every mutant and every
+    correct variant (tests/mutants.py)."""
     folder.mkdir()
     for sample in SAMPLES.glob("*.ipynb"):
         (folder / sample.name).write_bytes(sample.read_bytes())
@@ -177,6 +178,8 @@ def engines_class(folder) -> dict:
     notebooks = {"reference": fill_in(reference), "noisy_reference": fill_in(noisy_answers())}
     for mutant in MUTANTS:
         notebooks[mutant.name] = fill_in({**reference, mutant.function: mutant.code})
+    for variant in CORRECT_VARIANTS:
+        notebooks[variant.name] = fill_in({**reference, **variant.answers})
     for name, nb in notebooks.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
     return folder

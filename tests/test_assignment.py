@@ -1,5 +1,7 @@
 """The lesson08 assignment: conventions of its cells, its release, and nbgrader validate both ways."""
+import ast
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -28,6 +30,57 @@ def test_each_test_cell_is_named_for_its_function_and_opens_with_a_docstring():
         first_line = cell.source.splitlines()[0]
         assert first_line.startswith('"""') and first_line.endswith('"""'), grade_id
         assert nbgrader_meta(cell)["points"] > 0 and nbgrader_meta(cell)["locked"], grade_id
+
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def _words(node) -> str:
+    """The text a message shows, without its {fields}: a string, or an f-string's literal parts."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(part.value for part in node.values if isinstance(part, ast.Constant))
+    return ""
+
+
+def test_what_a_student_reads_of_a_test_is_korean():
+    """The description (the docstring's first line, on the feedback page) names the function, then
+    says in Korean what the test checks; every assert says in Korean what went wrong, and so does
+    every AssertionError a test raises."""
+    for grade_id, cell in grade_cells(read(SOURCE)).items():
+        function = next(name for name in FUNCTIONS if grade_id.startswith(name + "_"))
+        description = cell.source.splitlines()[0].strip('"')
+        assert description.startswith(f"{function}: ") and HANGUL.search(description), grade_id
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Assert):
+                assert node.msg is not None, f"{grade_id}, line {node.lineno}: an assert without a message"
+                assert HANGUL.search(_words(node.msg)), f"{grade_id}, line {node.lineno}: {ast.unparse(node.msg)}"
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "AssertionError":
+                assert HANGUL.search(_words(node.args[0])), f"{grade_id}, line {node.lineno}"
+
+
+def test_the_assignment_says_in_korean_what_validates_english_dialog_means():
+    """Validate's dialog is nbgrader's, in English: the assignment quotes each thing it says, as the
+    installed nbgrader's JupyterLab extension writes it, and explains it in Korean on the same line."""
+    import nbgrader
+    extension = "".join(path.read_text(errors="ignore") for path in
+                        (Path(nbgrader.__file__).parent / "labextension" / "static").glob("*.js"))
+    intro = read(SOURCE).cells[0].source
+    for said in ("Validation Results", "Success! Your notebook passes all the tests.", "The following cell failed:",
+                 "The source of the following cell has changed, but it should not have!",
+                 "There was an error running the validate command:"):
+        assert said in extension, f"nbgrader's Validate no longer says {said!r}"
+        line = next((line for line in intro.splitlines() if said in line), "")
+        assert HANGUL.search(line.split(said)[-1]), f"the assignment does not explain {said!r}"
+
+
+def test_the_assignment_states_its_points():
+    cells = grade_cells(read(SOURCE))
+    written = nbgrader_meta(next(c for c in read(SOURCE).cells if nbgrader_meta(c).get("grade_id") == "written_error_order"))
+    total = sum(nbgrader_meta(cell)["points"] for cell in cells.values()) + written["points"]
+    gpu = sum(nbgrader_meta(cells[grade_id])["points"] for grade_id in gpu_test_ids(read(SOURCE)))
+    assert f"모두 {gpu}점 (전체 {total}점 중" in read(SOURCE).cells[0].source
 
 
 def test_each_function_has_visible_and_hidden_tests_and_a_gpu_test_guards_itself():
@@ -78,7 +131,7 @@ def test_source_fails_validation_only_in_gpu_cells_without_cuda():
     expected = set() if torch.cuda.is_available() else gpu_test_ids(read(SOURCE))
     assert expected == failed
     for cell in results.get("failed", []):
-        assert "a GPU test scores only on a CUDA grading kernel" in cell["raw_error"]
+        assert "GPU test는 CUDA가 있는 채점 kernel에서만 점수가 나와" in cell["raw_error"]
 
 
 @pytest.mark.slow

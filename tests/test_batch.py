@@ -71,7 +71,7 @@ def test_the_first_line_says_how_many_kernels_grade_at_once(demo):
 def test_sample_scores_tell_the_students_apart(demo):
     out = demo[1]
     scores = {s: load(out, s)["score"] for s in STUDENTS}
-    assert scores["alice"] == 28 and scores["erin"] == 0
+    assert scores["alice"] == 36 and scores["erin"] == 0
     assert scores["alice"] > scores["bob"] > scores["dave"] and scores["bob"] > scores["carol"]
     assert load(out, "erin")["extra_data"]["status"] == "invalid"
     assert "not valid JSON" in load(out, "erin")["output"]

@@ -194,7 +194,7 @@ def test_a_run_follows_the_umask_writes_grades_for_excel_and_names_this_python(t
     assert (out / "grades.csv").read_bytes().startswith(codecs.BOM_UTF8)
     with open(out / "grades.csv", newline="", encoding="utf-8-sig") as handle:
         rows = {r["student_id"]: r for r in csv.DictReader(handle)}
-    assert rows["alice"]["score"] == "28" and rows["alice"]["status"] == "provisional"
+    assert rows["alice"]["score"] == "36" and rows["alice"]["status"] == "provisional"
     assert rows["김민수"]["score"] == "0" and rows["김민수"]["status"] == "invalid"
     max_score = json.loads((out / "alice" / "results.json").read_text())["extra_data"]["max_score"]
     assert {r["max_score"] for r in rows.values()} == {f"{max_score:g}"} and not f"{max_score:g}".endswith(".0")

@@ -1,9 +1,11 @@
 """The warm engine grades exactly as the fresh one: same scores, outcomes, messages and flags on
 the samples (correct, half right, endless loop, cheating, corrupted), the reference, the noisy
-reference and every mutant."""
+reference and every mutant (the correct variants, which the warm engine grades too, pass as the
+reference does: the fresh engine leaves them out)."""
 import json
 import os
 import re
+import shutil
 
 import pytest
 
@@ -12,7 +14,7 @@ from autograder.views import PAGES
 from autograder.engine.session import Limits
 from autograder_fixtures import ENGINES_WORKERS, FAST, SAMPLES
 from course import copy_course
-from mutants import MUTANTS
+from mutants import CORRECT_VARIANTS, MUTANTS
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +35,26 @@ def graded(warm_class, tmp_path_factory):
     engine's grading is the session's (autograder_fixtures.warm_class, the same limits)."""
     folder, warm = warm_class
     course = copy_course(tmp_path_factory.mktemp("engines"))
-    fresh = grade_all(course, "lesson08", folder, course / "out-fresh", Limits(**FAST),
+    variants = {variant.name for variant in CORRECT_VARIANTS}
+    compared = course / "class"
+    compared.mkdir()
+    for notebook in folder.glob("*.ipynb"):
+        if notebook.stem not in variants:
+            shutil.copy(notebook, compared)
+    fresh = grade_all(course, "lesson08", compared, course / "out-fresh", Limits(**FAST),
                       Options(engine="fresh", workers=ENGINES_WORKERS), stream=open(os.devnull, "w"), pages=PAGES)
-    return {"fresh": fresh, "warm": warm}
+    for results in fresh.values():  # where each came from: the same file, in the other folder
+        extra = results["extra_data"]
+        if "origin" in extra:
+            extra["origin"] = extra["origin"].replace(str(compared), str(folder), 1)
+    return {"fresh": fresh, "warm": {student: warm[student] for student in warm if student not in variants}}
 
 
-def test_both_engines_grade_every_submission(graded):
+def test_both_engines_grade_every_submission(graded, warm_class):
     assert set(graded["warm"]) == set(graded["fresh"])
-    assert len(graded["warm"]) == len(list(SAMPLES.glob("*.ipynb"))) + 2 + len(MUTANTS) == 5 + 2 + len(MUTANTS)
+    others = 2 + len(MUTANTS)  # the references, the mutants
+    assert len(graded["warm"]) == len(list(SAMPLES.glob("*.ipynb"))) + others == 5 + others
+    assert len(warm_class[1]) == len(graded["warm"]) + len(CORRECT_VARIANTS)
 
 
 def test_the_warm_engine_gives_the_fresh_engines_results(graded):

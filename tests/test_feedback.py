@@ -301,8 +301,8 @@ def test_a_failed_hidden_test_says_what_it_checked_and_never_how(monkeypatch, ag
     tests = {t["name"]: t for t in results["tests"]}
     failed = tests["shares_memory_basic"]
     assert failed["extra_data"]["outcome"] == R.FAILED and failed["extra_data"]["hidden"] is True
-    description = spec.visible_source.split("\n")[0].strip().strip('"')  # e.g. "shares_memory sees that ..."
-    assert description.startswith("shares_memory ") and failed["extra_data"]["description"] == description
+    description = spec.visible_source.split("\n")[0].strip().strip('"')  # e.g. "shares_memory: torch.from_numpy는 ..."
+    assert description.startswith("shares_memory: ") and failed["extra_data"]["description"] == description
     for test_spec in ag_assignment.grade_cells:  # every test cell, from its docstring's first line
         if test_spec.is_test:
             first = test_spec.visible_source.split("\n")[0].strip().strip('"')

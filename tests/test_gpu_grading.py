@@ -17,11 +17,12 @@ from autograder.merge import merge_gpu_tests
 from autograder.messages import say
 from autograder_fixtures import autograder_command, by_name, grade_args, interruptible, run_autograder, submission
 from course import ROOT, bin_path
-from mutants import GPU_MUTANTS
+from mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
 CUDA = torch.cuda.is_available()
 GPU_TESTS = {"shares_memory_gpu", "to_numpy_gpu", "predict_numpy_gpu", "numpy_error_gpu"}
+LOSE_GPU_POINTS = [m for m in MUTANTS if set(m.loses) & GPU_TESTS]  # the GPU mutants, and CPU ones a _meta test catches
 ENV_PROBE = '\nimport os\nprint("kernel GPU:", os.environ.get("CUDA_VISIBLE_DEVICES"))\n'
 
 
@@ -229,7 +230,7 @@ def test_kernel_install_puts_the_grading_kernel_where_asked(tmp_path):
 def test_on_cuda_the_reference_earns_everything_and_gpu_mutants_lose_their_gpu_points(ag_course, tmp_path):
     folder = write_class(tmp_path / "class", {
         "reference": submission(),
-        **{m.name: submission(**{m.function: m.code}) for m in GPU_MUTANTS}})
+        **{m.name: submission(**{m.function: m.code}) for m in LOSE_GPU_POINTS}})
     out = tmp_path / "out"
     run = grade(ag_course[0], folder, out, "--require-gpu")
     assert run.returncode == 0, run.stderr
@@ -237,7 +238,7 @@ def test_on_cuda_the_reference_earns_everything_and_gpu_mutants_lose_their_gpu_p
     assert reference["extra_data"]["status"] == "graded" and reference["extra_data"]["kernel"]["cuda_device"]
     auto = [t for t in reference["tests"] if t["name"] != "written_error_order"]  # graded by hand
     assert all(t["score"] == t["max_score"] for t in auto), [t["name"] for t in auto if t["score"] < t["max_score"]]
-    for mutant in GPU_MUTANTS:
+    for mutant in LOSE_GPU_POINTS:
         graded = by_name(results(out, mutant.name))
         for name, test in by_name(reference).items():
             expected = 0 if name in mutant.loses else test["score"]

@@ -10,9 +10,10 @@ from autograder_fixtures import by_name, grade_each, outcomes, submission
 pytestmark = pytest.mark.slow
 
 GPU = {"shares_memory_gpu", "to_numpy_gpu", "predict_numpy_gpu", "numpy_error_gpu"}
-TO_NUMPY = {"to_numpy_basic", "to_numpy_grad", "to_numpy_dtypes", "to_numpy_unchanged"}
-PREDICT = {"predict_numpy_basic", "predict_numpy_shapes"}
-NUMPY_ERROR = {"numpy_error_basic", "numpy_error_messages"}
+TO_NUMPY = {"to_numpy_basic", "to_numpy_grad", "to_numpy_dtypes", "to_numpy_unchanged", "to_numpy_meta"}
+PREDICT = {"predict_numpy_basic", "predict_numpy_shapes", "predict_numpy_models", "predict_numpy_unchanged",
+           "predict_numpy_meta"}
+NUMPY_ERROR = {"numpy_error_basic", "numpy_error_messages", "numpy_error_same_object"}
 DEF_TO_NUMPY = "def to_numpy(tensor):\n    return tensor.detach().cpu().numpy()\n"
 
 CASES = {
@@ -122,8 +123,11 @@ def test_patching_numpy_globally_changes_only_the_students_own_process(graded):
     r = results(graded, "cheat_global")
     got = outcomes(r)
     assert got["predict_numpy_basic"] == got["predict_numpy_shapes"] == "failed"
-    assert "values differ" in by_name(r)["predict_numpy_basic"]["output"]  # the referee's own np.allclose ran
-    assert r["score"] == results(graded, "reference")["score"] - 3
+    assert "model output과 값이 달라" in by_name(r)["predict_numpy_basic"]["output"]  # the referee's own np.allclose ran
+    lost = {"predict_numpy_basic": 1, "predict_numpy_shapes": 2, "predict_numpy_models": 2, "predict_numpy_unchanged": 2,
+            "predict_numpy_meta": 1}
+    assert {t["name"] for t in r["tests"] if t["score"] < t["max_score"]} - GPU - {"written_error_order"} == set(lost)
+    assert r["score"] == results(graded, "reference")["score"] - sum(lost.values())
 
 
 def test_a_correct_answer_that_patches_its_own_kernel_keeps_its_points(graded):

@@ -180,7 +180,8 @@ def test_answered_notebook_runs_to_the_end_validates_and_gets_korean_feedback(pa
     assert page.locator("html").get_attribute("lang") == "ko"
     body = page.locator("body").inner_text()
     assert "결과" in body and "통과" in body, body[:500]
-    assert "shares_memory sees that torch.from_numpy shares and torch.tensor copies." in body
+    description = course.grade_cells(course.read(course.SOURCE))["shares_memory_basic"].source.splitlines()[0]
+    assert description.strip('"') in body  # "shares_memory: torch.from_numpy는 ...", the test's docstring
     page.screenshot(path=str(artifacts / "student-07-korean-feedback.png"), full_page=True)
 
     # A wrong answer: Validate says so.
