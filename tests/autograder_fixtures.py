@@ -6,7 +6,7 @@ tests never touch the working tree's gradebook and can run beside other work.
 What several test files compare against is graded once per session:
     warm_engine()      one warm engine (its parents import torch once)
     nbgrader_release   the course released by real `nbgrader generate_assignment`
-    nbgrader_scores    real `nbgrader autograde` of the mutants' class and two samples
+    nbgrader_scores    real `nbgrader autograde` of the mutants' class and two samples (started early)
     samples_graded     `python -m autograder grade` of the samples, recorded in ag_course
     warm_class         the engines' class (samples, references, every mutant) graded on the warm engine
 """
@@ -19,8 +19,8 @@ import sys
 import nbformat
 import pytest
 
-from course import (ROOT, autograde_in_parallel, bin_path, copy_course, fill_in, read, reference_answers,
-                    scratch_course)
+from course import (ROOT, autograded, bin_path, copy_course, fill_in, read, reference_answers, scratch_course,
+                    start_autograde, stop_autograde)
 from mutants import GPU_SKIPPER, MUTANTS, NOISY_WRAPPER
 
 SAMPLES = ROOT / "samples" / "lesson08"
@@ -145,12 +145,27 @@ def nbgrader_release(tmp_path_factory):
     return scratch_course(tmp_path_factory.mktemp("nbgrader-release"))
 
 
+# nbgrader_runs' priority: below the tests', so that its runs take what cores the tests leave idle,
+# and not so far below that a kernel starved by busy tests could reach nbgrader's 30 s cell timeout.
+BACKGROUND_NICENESS = 5
+
+
 @pytest.fixture(scope="session")
-def nbgrader_scores(nbgrader_release, tmp_path_factory):
-    """{student: {grade_id: auto score}} from real `nbgrader autograde` (two runs at once, each in a
-    copy of nbgrader_release): the mutants' class, and the samples NBGRADER_SAMPLES by their names."""
+def nbgrader_runs(nbgrader_release, tmp_path_factory):
+    """Real `nbgrader autograde` (course.start_autograde: three runs at once, each in a copy of
+    nbgrader_release) of the mutants' class, and of the samples NBGRADER_SAMPLES by their names,
+    started and left running, at BACKGROUND_NICENESS: tests/conftest.py starts it with the session."""
     notebooks = {**mutant_class(), **{student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}}
-    return autograde_in_parallel(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"))
+    runs = start_autograde(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"),
+                           niceness=BACKGROUND_NICENESS)
+    yield runs
+    stop_autograde(runs)
+
+
+@pytest.fixture(scope="session")
+def nbgrader_scores(nbgrader_runs):
+    """{student: {grade_id: auto score}} from nbgrader_runs, once they have finished."""
+    return autograded(nbgrader_runs)
 
 
 @pytest.fixture(scope="session")
