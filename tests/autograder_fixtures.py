@@ -6,9 +6,11 @@ tests never touch the working tree's gradebook and can run beside other work.
 What several test files compare against is graded once per session:
     warm_engine()      one warm engine (its parents import torch once)
     nbgrader_release   the course released by real `nbgrader generate_assignment`
-    nbgrader_scores    real `nbgrader autograde` of the mutants' class and two samples (started early)
+    nbgrader_scores    real `nbgrader autograde` of the mutants' class and two samples
     samples_graded     `python -m autograder grade` of the samples, recorded in ag_course
     warm_class         the engines' class (samples, references, every mutant) graded on the warm engine
+nbgrader_scores' runs, and test_wheelhouse's offline node (node_install), start with the session
+(tests/conftest.py) and run in the background.
 """
 import atexit
 import os
@@ -145,8 +147,9 @@ def nbgrader_release(tmp_path_factory):
     return scratch_course(tmp_path_factory.mktemp("nbgrader-release"))
 
 
-# nbgrader_runs' priority: below the tests', so that its runs take what cores the tests leave idle,
-# and not so far below that a kernel starved by busy tests could reach nbgrader's 30 s cell timeout.
+# The priority of what starts with the session (tests/conftest.py): below the tests', so that it
+# takes what cores they leave idle, and not so far below that a kernel of nbgrader_runs starved by
+# busy tests could reach nbgrader's 30 s cell timeout.
 BACKGROUND_NICENESS = 5
 
 
@@ -154,7 +157,7 @@ BACKGROUND_NICENESS = 5
 def nbgrader_runs(nbgrader_release, tmp_path_factory):
     """Real `nbgrader autograde` (course.start_autograde: three runs at once, each in a copy of
     nbgrader_release) of the mutants' class, and of the samples NBGRADER_SAMPLES by their names,
-    started and left running, at BACKGROUND_NICENESS: tests/conftest.py starts it with the session."""
+    started and left running, at BACKGROUND_NICENESS."""
     notebooks = {**mutant_class(), **{student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}}
     runs = start_autograde(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"),
                            niceness=BACKGROUND_NICENESS)
@@ -166,6 +169,17 @@ def nbgrader_runs(nbgrader_release, tmp_path_factory):
 def nbgrader_scores(nbgrader_runs):
     """{student: {grade_id: auto score}} from nbgrader_runs, once they have finished."""
     return autograded(nbgrader_runs)
+
+
+@pytest.fixture(scope="session")
+def node_install(tmp_path_factory):
+    """A future of test_wheelhouse.py's offline node (wheelhouse_node.install_node), installed by a
+    thread of its own at BACKGROUND_NICENESS: its downloads and pip installs overlap the tests."""
+    from concurrent.futures import ThreadPoolExecutor
+    from wheelhouse_node import install_node
+    installing = ThreadPoolExecutor(1, thread_name_prefix="node-install")
+    yield installing.submit(install_node, tmp_path_factory.mktemp("node"), BACKGROUND_NICENESS)
+    installing.shutdown()
 
 
 @pytest.fixture(scope="session")

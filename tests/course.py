@@ -115,8 +115,8 @@ def start_autograde(released, submissions, scratch, processes=3, niceness=0) -> 
         _submit(course, {student: submissions[student] for student in share})
         with open(course / "autograde.log", "w") as log:
             runs.append((course, share, subprocess.Popen(
-                nbgrader_command("autograde", ASSIGNMENT, "--force"), cwd=course, env=env, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=lambda: os.nice(niceness))))
+                ["nice", "-n", str(niceness), *nbgrader_command("autograde", ASSIGNMENT, "--force")], cwd=course,
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)))
     return runs
 
 
