@@ -10,6 +10,8 @@ What several test files compare against is graded once per session:
     samples_graded     `python -m autograder grade` of the samples, recorded in ag_course (a scratch course)
     warm_class         the engines' class (samples, references, every mutant and correct variant)
                        graded on the warm engine
+nbgrader_scores' runs, and test_wheelhouse's offline node (node_install), start with the session
+(tests/conftest.py) and run in the background.
 """
 import atexit
 import os
@@ -20,8 +22,8 @@ import sys
 import nbformat
 import pytest
 
-from course import (ROOT, autograde_in_parallel, bin_path, copy_course, fill_in, read, reference_answers,
-                    scratch_course)
+from course import (ROOT, autograded, bin_path, copy_course, fill_in, read, reference_answers, scratch_course,
+                    start_autograde, stop_autograde)
 from mutants import CORRECT_VARIANTS, GPU_SKIPPER, MUTANTS, NOISY_WRAPPER
 
 SAMPLES = ROOT / "samples" / "lesson08"
@@ -145,12 +147,39 @@ def nbgrader_release(tmp_path_factory):
     return scratch_course(tmp_path_factory.mktemp("nbgrader-release"))
 
 
+# The priority of what starts with the session (tests/conftest.py): below the tests', so that it
+# takes what cores they leave idle, and not so far below that a kernel of nbgrader_runs starved by
+# busy tests could reach nbgrader's 30 s cell timeout.
+BACKGROUND_NICENESS = 5
+
+
 @pytest.fixture(scope="session")
-def nbgrader_scores(nbgrader_release, tmp_path_factory):
-    """{student: {grade_id: auto score}} from real `nbgrader autograde` (two runs at once, each in a
-    copy of nbgrader_release): nbgrader_class(), and the samples NBGRADER_SAMPLES by their names."""
+def nbgrader_runs(nbgrader_release, tmp_path_factory):
+    """Real `nbgrader autograde` (course.start_autograde: three runs at once, each in a copy of
+    nbgrader_release) of nbgrader_class(), and of the samples NBGRADER_SAMPLES by their names,
+    started and left running, at BACKGROUND_NICENESS."""
     notebooks = {**nbgrader_class(), **{student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}}
-    return autograde_in_parallel(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"))
+    runs = start_autograde(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"),
+                           niceness=BACKGROUND_NICENESS)
+    yield runs
+    stop_autograde(runs)
+
+
+@pytest.fixture(scope="session")
+def nbgrader_scores(nbgrader_runs):
+    """{student: {grade_id: auto score}} from nbgrader_runs, once they have finished."""
+    return autograded(nbgrader_runs)
+
+
+@pytest.fixture(scope="session")
+def node_install(tmp_path_factory):
+    """A future of test_wheelhouse.py's offline node (wheelhouse_node.install_node), installed by a
+    thread of its own at BACKGROUND_NICENESS: its downloads and pip installs overlap the tests."""
+    from concurrent.futures import ThreadPoolExecutor
+    from wheelhouse_node import install_node
+    installing = ThreadPoolExecutor(1, thread_name_prefix="node-install")
+    yield installing.submit(install_node, tmp_path_factory.mktemp("node"), BACKGROUND_NICENESS)
+    installing.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The course as tests see it: its notebooks, reference answers, and nbgrader runs in a scratch copy."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -100,27 +101,41 @@ def autograde(course, submissions, plain=False):
     return _auto_scores(course, submissions)
 
 
-def autograde_in_parallel(released, submissions, scratch, processes=3):
-    """autograde(), split between `processes` runs of `nbgrader autograde` at once, each in its own
-    copy of the released course `released` (left as it is): a run waits on its kernels part of the
-    time, so three keep two cores busy (37 notebooks: 66 s with two runs, 48 s with three)."""
+def start_autograde(released, submissions, scratch, processes=3, niceness=0) -> list:
+    """`nbgrader autograde` of {student: notebook}, split between `processes` runs at once, each in its
+    own copy of the released course `released` (left as it is), started and left running: a run
+    waits on its kernels part of the time, so three keep two cores busy (37 notebooks: 66 s with two
+    runs, 48 s with three). `niceness`: the runs' and their kernels'. autograded() collects them."""
     students = sorted(submissions)
-    courses = []
-    for number in range(processes):
-        course = Path(scratch) / f"autograde{number}"
-        shutil.copytree(released, course)
-        _submit(course, {student: submissions[student] for student in students[number::processes]})
-        courses.append(course)
     env = {**os.environ, "PATH": bin_path()}
-    running = [subprocess.Popen(nbgrader_command("autograde", ASSIGNMENT, "--force"), cwd=course, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for course in courses]
-    for process in running:
-        output = process.communicate()[0]
-        assert process.returncode == 0, output[-3000:]
+    runs = []
+    for number in range(processes):
+        course, share = Path(scratch) / f"autograde{number}", students[number::processes]
+        shutil.copytree(released, course)
+        _submit(course, {student: submissions[student] for student in share})
+        with open(course / "autograde.log", "w") as log:
+            runs.append((course, share, subprocess.Popen(
+                ["nice", "-n", str(niceness), *nbgrader_command("autograde", ASSIGNMENT, "--force")], cwd=course,
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)))
+    return runs
+
+
+def autograded(runs) -> dict:
+    """{student: {grade_id: score}} from start_autograde's runs, once each has finished."""
     scores = {}
-    for number, course in enumerate(courses):
-        scores.update(_auto_scores(course, students[number::processes]))
+    for course, students, process in runs:
+        process.wait()
+        assert process.returncode == 0, (course / "autograde.log").read_text()[-3000:]
+        scores.update(_auto_scores(course, students))
     return scores
+
+
+def stop_autograde(runs) -> None:
+    """start_autograde's runs that are still going (a session that ends before reading them), and their kernels."""
+    for _, _, process in runs:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _submit(course: Path, submissions) -> None:

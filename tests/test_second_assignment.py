@@ -4,13 +4,12 @@ commands. Nothing in the grader may assume lesson08."""
 import json
 import os
 import subprocess
-import sys
 
 import nbformat
 import pytest
 
 from autograder_fixtures import grade_args, run_autograder
-from course import bin_path, copy_course
+from course import bin_path, copy_course, nbgrader_command
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "tiny01"
@@ -40,7 +39,7 @@ def tiny_source() -> nbformat.NotebookNode:
 
 
 def nbgrader(course, *args):
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True,
+    done = subprocess.run(nbgrader_command(*args), cwd=course, capture_output=True, text=True,
                           env={**os.environ, "PATH": bin_path()})
     assert done.returncode == 0, done.stdout + done.stderr
     return done

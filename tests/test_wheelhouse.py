@@ -9,11 +9,8 @@ import shutil
 import subprocess
 import sys
 import venv
-from importlib.metadata import distribution
-from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
 
 from autograder_fixtures import SAMPLES, SAMPLES_CELL_TIMEOUT, grade_args
 from course import ROOT, copy_course
@@ -23,49 +20,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 import wheelhouse  # noqa: E402
 
 
-def node_image(site: Path) -> None:
-    """torch, numpy and what they need, hard-linked from the course's venv into `site`."""
-    wanted, seen = ["torch", "numpy"], set()
-    while wanted:
-        dist = distribution(wanted.pop())
-        name = dist.metadata["Name"].lower()
-        if name in seen:
-            continue
-        seen.add(name)
-        wanted += [r.name for r in map(Requirement, dist.requires or []) if not r.marker]
-        tops = {f.parts[0] for f in dist.files if f.parts[0] != ".."}
-        installed = Path(dist.locate_file(""))
-        for top in tops:
-            source, target = installed / top, site / top
-            if target.exists() or not source.exists():
-                continue
-            if source.is_dir():
-                shutil.copytree(source, target, copy_function=os.link)
-            else:
-                os.link(source, target)
-
-
 @pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    """(venv, wheelhouse, environment) of a node installed from the wheelhouse alone."""
-    folder = tmp_path_factory.mktemp("node")
-    building = subprocess.Popen([sys.executable, ROOT / "tools/wheelhouse.py", "build", "--dest", folder / "wheels"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # while the venv is made
-    node_venv, site = folder / "venv", folder / "image-site-packages"
-    site.mkdir()
-    node_image(site)
-    venv.EnvBuilder(with_pip=True).create(node_venv)
-    (next(node_venv.glob("lib/python*/site-packages")) / "node-image.pth").write_text(f"{site}\n")
-    printed, errors = building.communicate()
-    assert building.returncode == 0, printed + errors
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("JUPYTER", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(HOME=str(folder / "home"), PATH=f"{node_venv}/bin:/usr/local/bin:/usr/bin:/bin")
-    installed = subprocess.run(["make", "--no-print-directory", "offline-install", f"VENV={node_venv}",
-                                f"WHEELHOUSE={folder / 'wheels'}", f"PYTHON={node_venv}/bin/python"],
-                               cwd=ROOT, env=env, capture_output=True, text=True)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    return node_venv, folder / "wheels", env, printed
+def node(node_install):
+    """(venv, wheelhouse, environment, what the build printed) of a node installed from the wheelhouse
+    alone (wheelhouse_node.install_node, started with the session: autograder_fixtures.node_install)."""
+    return node_install.result()
 
 
 def test_the_wheelhouse_holds_no_torch_or_numpy_and_stays_small(node):
