@@ -94,7 +94,8 @@ def grade_each(assignment, cases: dict, workers: int = 3) -> dict:
     engine = warm_engine()
     engine.prepare(workers)  # from this thread: a warm parent lives as long as the thread that started it
     with ThreadPoolExecutor(workers) as pool:
-        futures = {name: pool.submit(grade, assignment, data, engine, **limits) for name, (data, limits) in cases.items()}
+        futures = {name: pool.submit(grade, assignment, data, engine, **limits)
+                   for name, (data, limits) in cases.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -224,6 +225,7 @@ def warm_class(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("warm-class")
     folder = engines_class(scratch / "class")
     course = copy_course(scratch / "course")
-    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST), Options(engine="warm", workers=ENGINES_WORKERS),
-                       stream=open(os.devnull, "w"), engine=warm_engine())
+    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST),
+                       Options(engine="warm", workers=ENGINES_WORKERS), stream=open(os.devnull, "w"),
+                       engine=warm_engine())
     return folder, graded
