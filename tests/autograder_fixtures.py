@@ -95,7 +95,8 @@ def grade_each(assignment, cases: dict, workers: int = 3) -> dict:
     engine = warm_engine()
     engine.prepare(workers)  # from this thread: a warm parent lives as long as the thread that started it
     with ThreadPoolExecutor(workers) as pool:
-        futures = {name: pool.submit(grade, assignment, data, engine, **limits) for name, (data, limits) in cases.items()}
+        futures = {name: pool.submit(grade, assignment, data, engine, **limits)
+                   for name, (data, limits) in cases.items()}
         return {name: future.result() for name, future in futures.items()}
 
 

@@ -17,6 +17,7 @@ EARLY = ("nbgrader_runs", "node_install")
 
 @pytest.fixture(scope="session", autouse=True)
 def started_early(request):
+    """Each fixture of EARLY that a selected test needs, set up before the first test."""
     needed = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
     for name in EARLY:
         if name in needed:

@@ -109,7 +109,8 @@ def graded_here(a_class, warm_class):
     """The same class as this machine grades it: each is a notebook of the session's warm grading on
     this machine (autograder_fixtures.warm_class: the reference and every mutant, graded once)."""
     _, here = warm_class
-    source = {path.stem: path.stem.split("-", 1)[-1] for path in a_class.glob("*.ipynb")}  # s03-copy_shares: copy_shares
+    source = {path.stem: path.stem.split("-", 1)[-1]  # s03-copy_shares: copy_shares
+              for path in a_class.glob("*.ipynb")}
     return {student: decided(here[name]) for student, name in source.items()}
 
 

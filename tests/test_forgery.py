@@ -474,7 +474,9 @@ LIMITS = {"shell_handler": SHORT, "do_execute_class": SHORT, "guard_functions": 
 
 @pytest.fixture(scope="module")
 def graded(ag_assignment):
-    return grade_each(ag_assignment, {case: (submission(**answers), LIMITS.get(case, {})) for case, answers in CASES.items()})
+    """Every notebook graded once, a few at a time on the session's warm engine."""
+    return grade_each(ag_assignment, {case: (submission(**answers), LIMITS.get(case, {}))
+                                      for case, answers in CASES.items()})
 
 
 def outputs(graded_case, grade_id: str) -> list:

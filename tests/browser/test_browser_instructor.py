@@ -10,6 +10,7 @@ alice's submission, scores the written answer by hand, and `nbgrader export` mus
 """
 import csv
 import os
+import re
 import subprocess
 import sys
 
@@ -119,8 +120,9 @@ def test_formgrader_grades_written_answer_and_export_has_it(page, lab_server, co
     formgrader.locator("#main-table").get_by_role("link", name="alice").click()
 
     score = formgrader.locator(f"input.score#{WRITTEN}")
-    score.wait_for()
-    assert "needs_manual_grade" in score.get_attribute("class")
+    # formgrader marks the field once it has fetched the grade, after the field is drawn: wait for it
+    from playwright.sync_api import expect
+    expect(score).to_have_class(re.compile(r"(^|\s)needs_manual_grade(\s|$)"))
     with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
         score.fill(str(MANUAL_POINTS))
         score.press("Tab")  # formgrader saves a score when the field loses focus
