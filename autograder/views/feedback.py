@@ -174,10 +174,16 @@ def _summary(results: dict, status: str, tests: list, language: str, notebook_id
     return parts
 
 
+def output_messages(results: dict) -> list | None:
+    """The submission's output as the Messages results.json holds; None for results without them."""
+    found = [Message.from_dict(m) for m in (results.get("extra_data") or {}).get("messages") or []]
+    return found if found and None not in found else None
+
+
 def _details(results: dict, language: str) -> str | None:
     """Why a submission was not graded, in `language`; None where the status and the next step say all."""
-    found = [Message.from_dict(m) for m in (results.get("extra_data") or {}).get("messages") or []]
-    if not found or None in found:
+    found = output_messages(results)
+    if found is None:
         output = results.get("output")
         return output if isinstance(output, str) and output else None
     if found[0].code == "grader_failed":  # the next step says all of it

@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import messages, results as R
 from ..messages import Message
-from .feedback import MAX_NAME_CHARS, esc, flags_in, fmt_points, html_page, submission_max_score
+from .feedback import MAX_NAME_CHARS, esc, flags_in, fmt_points, html_page, output_messages, submission_max_score
 
 SCORED_STATUSES = (R.GRADED, R.PROVISIONAL)  # mean, median and histogram use these only
 SLOWEST_SHOWN = 10
@@ -309,8 +309,8 @@ def _needs_you(results_by_student: dict, status: dict, run: dict, words: _Words)
 
 def _not_graded_why(results: dict, words: _Words) -> str:
     """Why a submission was not scored, in the report's language (its English output without codes)."""
-    found = [Message.from_dict(m) for m in (results.get("extra_data") or {}).get("messages") or []]
-    if found and None not in found:
+    found = output_messages(results)
+    if found is not None:
         return "".join(m.text(words.language) for m in found)
     return str(results.get("output") or "")
 
