@@ -34,6 +34,7 @@ from .limits import Limits
 from .submissions import SubmissionsError, survey
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")
+GRADEBOOK_LOCK = ".autograder-gradebook.lock"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Pages:
     feedback: Callable[..., str]  # (results dict, language, notebook_id) → feedback.html
     report: Callable[..., str]  # (results dicts by student, title, facts of the run, language) → report.html
     progress: Callable[..., object]  # (how many submissions, stream) → .start(student) .done(...) .finish()
+    notice: Callable[..., str] | None = None  # (heading Message, [Message], language) → a short page (service.py)
 
 
 class BatchError(Exception):
@@ -87,9 +89,7 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
     if not limits.kernel_name:
         limits = replace(limits, kernel_name=grader_kernel(coursedir.course_id))
     # One run at a time per output folder, and per course: the gradebook is shared.
-    with _locked(out / ".autograder.lock", f"another grading run is writing to {out}"), \
-            _locked(Path(coursedir.root) / ".autograder-gradebook.lock",
-                    f"another grading run is writing to the gradebook of {coursedir.root}"):
+    with _locked(out / ".autograder.lock", f"another grading run is writing to {out}"), gradebook_lock(coursedir):
         remove_partials(out)
         try:
             language = course.feedback_language(coursedir.root)
@@ -212,6 +212,14 @@ def _tell(stream, lowered: list, ignored: list, renamed: list) -> None:
         print(f"not graded: {origin}: {reason.text()}", file=stream)
     for student, origin in renamed:
         print(f"student id {student!r} comes from {origin}", file=stream)
+
+
+def gradebook_lock(coursedir):
+    """The course's gradebook has one writer at a time: a grading run, or the grading service (service.py)
+    for as long as it runs. BatchError when another holds it."""
+    return _locked(Path(coursedir.root) / GRADEBOOK_LOCK,
+                   f"another grading run is writing to the gradebook of {coursedir.root} (a `grade` run, or "
+                   "the grading service `python -m autograder serve`, which writes it for as long as it runs)")
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""`python -m autograder VERB ...`: grade | export | doctor | kernel install."""
+"""`python -m autograder VERB ...`: grade | serve | export | doctor | kernel install."""
 import argparse
 import math
 import os
@@ -60,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                             "default: on this machine")
+    # service
+    serve = verbs.add_parser("serve", help="grade each submission as it arrives in nbgrader's exchange, record it "
+                                           "and release its feedback (runs until stopped)")
+    serve.add_argument("assignment", help="the nbgrader assignment id")
+    serve.add_argument("--course-root", default=".", metavar="DIR", help="the course root (with nbgrader_config.py)")
+    serve.add_argument("--once", action="store_true",
+                       help="grade and release what the exchange holds now, then exit (default: keep watching)")
+    serve.add_argument("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, metavar="S",
+                       help=f"seconds one cell may run, at least {MIN_CELL_TIMEOUT:g} (default: %(default)g)")
+    serve.add_argument("--workers", type=positive, metavar="N", help="kernels at once (default: as for grade)")
+    add_engine_arguments(serve)
     export = verbs.add_parser("export", help="write an assignment's grades from the gradebook for nbgrader, "
                                              "Moodle or Canvas")
     export.add_argument("assignment", help="the nbgrader assignment id")
@@ -117,7 +128,33 @@ def main(argv=None) -> int:
         print(f"installed the grading kernel {kernelspec.grader_kernel(name)} in "
               f"{kernelspec.install(name, args.user, args.prefix)}")
         return 0
+    if args.verb == "serve":
+        return serve(args)
     return grade(args, argv if argv is not None else sys.argv[1:])
+
+
+def serve(args) -> int:
+    """The grading service (service.py), with the views' pages."""
+    if not (Path(args.course_root) / CONFIG_FILE).is_file():
+        print(f"autograder: no {CONFIG_FILE} in {Path(args.course_root).resolve()}: give --course-root, the "
+              "course's folder", file=sys.stderr)
+        return 2
+    if not (math.isfinite(args.cell_timeout) and args.cell_timeout >= MIN_CELL_TIMEOUT):
+        print(f"autograder: --cell-timeout {args.cell_timeout:g}: give at least {MIN_CELL_TIMEOUT:g} seconds",
+              file=sys.stderr)
+        return 2
+    from .batch import BatchError, Options
+    from .service import ServiceError, serve as run_service
+    from .views import PAGES
+    limits = Limits(kernel_name=kernelspec.grader_kernel(course_id(args.course_root)), cell_timeout=args.cell_timeout,
+                    notebook_timeout=max(DEFAULTS.notebook_timeout, args.cell_timeout))
+    try:
+        run_service(args.course_root, args.assignment, pages=PAGES, limits=limits, once=args.once,
+                    options=Options(workers=args.workers, engine=args.engine))
+    except (BatchError, ServiceError) as error:
+        print(f"autograder serve: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def check_arguments(args) -> None:

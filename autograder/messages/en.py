@@ -235,4 +235,11 @@ TEXTS = {
     "report_col_passed": "tests passed",
     "report_col_time": "time (s)",
     "report_col_file": "file",
+    # service
+    "service_limit_title": "Submission received",
+    "service_limit_received": ("Your {assignment} submission of {submitted} is received and recorded: the gradebook "
+                               "counts your latest submission."),
+    "service_limit_next": ("Feedback comes for at most {limit} submissions in 24 hours, and you have had it. Your next "
+                           "feedback comes for a submission from {next} ({zone}) on: submit again then to see your "
+                           "test results."),
 }
