@@ -20,7 +20,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from . import assignment as assignment_module, course, gradebook, results as R
-from .files import append_log, remove_partials, write_atomic
+from .files import GRADEBOOK_LOCK, append_log, gradebook_busy_message, remove_partials, write_atomic
 from .engine import EngineError
 from .engine.kernelspec import grader_kernel
 from .executors.cluster import ClusterError, ClusterRunner, WorkerSetup
@@ -34,7 +34,6 @@ from .limits import Limits
 from .submissions import SubmissionsError, survey
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "flags")
-GRADEBOOK_LOCK = ".autograder-gradebook.lock"
 
 
 @dataclass(frozen=True)
@@ -217,9 +216,7 @@ def _tell(stream, lowered: list, ignored: list, renamed: list) -> None:
 def gradebook_lock(coursedir):
     """The course's gradebook has one writer at a time: a grading run, or the grading service (service.py)
     for as long as it runs. BatchError when another holds it."""
-    return _locked(Path(coursedir.root) / GRADEBOOK_LOCK,
-                   f"another grading run is writing to the gradebook of {coursedir.root} (a `grade` run, or "
-                   "the grading service `python -m autograder serve`, which writes it for as long as it runs)")
+    return _locked(Path(coursedir.root) / GRADEBOOK_LOCK, gradebook_busy_message(coursedir.root))
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from .engine import ENGINES, EngineError, open_engine
 from .executors import cluster
 from .export import FORMATS as EXPORT_FORMATS
 from .course import CONFIG_FILE, course_id, read_config
+from .files import gradebook_busy
 from .limits import Limits
 
 DEFAULTS = Limits()
@@ -216,6 +217,10 @@ def grade(args, argv) -> int:
     except ArgumentProblem as problem:
         print(f"autograder: {problem}", file=sys.stderr)
         return 2
+    busy = gradebook_busy(args.course)  # said at once, before any kernel starts (the run checks it again)
+    if busy:
+        print(f"autograder: {busy}", file=sys.stderr)
+        return 1
     limits = Limits(kernel_name=args.kernel or kernelspec.grader_kernel(course_id(args.course)),
                     cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)

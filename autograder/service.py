@@ -227,6 +227,7 @@ class Service:
                 self.finish(job, graded)
                 if self.stopping:
                     break
+                self.scan()  # what arrived meanwhile is in the ledger, with the time it was seen
         return len(rows)
 
     def plan(self, row) -> ServiceJob:
@@ -347,8 +348,9 @@ def _claimed_time(folder: Path, zone: ZoneInfo) -> float | None:
 
 
 def _stamp(moment: float, zone: ZoneInfo) -> str:
-    """timestamp.txt as nbgrader reads it, with the offset written out (no zone abbreviation to guess)."""
-    return datetime.fromtimestamp(moment, zone).strftime("%Y-%m-%d %H:%M:%S.%f %z")
+    """timestamp.txt with its offset written out, no zone abbreviation to guess: "2026-12-01 22:30:54.295559+09:00"
+    (nbgrader's parse_utc reads a third space-separated part as seconds of offset: no space before it)."""
+    return datetime.fromtimestamp(moment, zone).isoformat(sep=" ", timespec="microseconds")
 
 
 def _shown(moment: float, zone: ZoneInfo, later: bool = False) -> str:
