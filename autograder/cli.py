@@ -144,17 +144,27 @@ def serve(args) -> int:
         print(f"autograder: --cell-timeout {args.cell_timeout:g}: give at least {MIN_CELL_TIMEOUT:g} seconds",
               file=sys.stderr)
         return 2
-    from .batch import BatchError, Options
-    from .service import ServiceError, serve as run_service
-    from .views import PAGES
     limits = Limits(kernel_name=kernelspec.grader_kernel(course_id(args.course_root)), cell_timeout=args.cell_timeout,
                     notebook_timeout=max(DEFAULTS.notebook_timeout, args.cell_timeout))
+    from .executors.gpus import visible_gpus
+    gpus = visible_gpus()
+    try:  # as for grade: the first warm parent imports torch while this process imports the rest
+        engine = open_engine(args.engine, limits.kernel_name, gpu=bool(gpus))
+        engine.prepare(1)
+    except EngineError:  # said by the service's own start, in its words
+        engine = None
     try:
-        run_service(args.course_root, args.assignment, pages=PAGES, limits=limits, once=args.once,
-                    options=Options(workers=args.workers, engine=args.engine))
+        from .batch import BatchError, Options
+        from .service import ServiceError, serve as run_service
+        from .views import PAGES
+        run_service(args.course_root, args.assignment, pages=PAGES, limits=limits, once=args.once, gpus=gpus,
+                    engine=engine, options=Options(workers=args.workers, engine=args.engine))
     except (BatchError, ServiceError) as error:
         print(f"autograder serve: {error}", file=sys.stderr)
         return 1
+    finally:
+        if engine is not None:
+            engine.close()
     return 0
 
 

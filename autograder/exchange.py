@@ -104,8 +104,11 @@ def read_capped(path: Path, limit: int) -> bytes:
     TooLarge if it is over `limit` bytes; OSError (FileNotFoundError, ...) if it can't be opened."""
     handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
             raise ValueError(f"{path} is not a regular file")
+        if status.st_size > limit:
+            raise TooLarge(f"{path} is larger than {limit // 2**20} MiB")
         with os.fdopen(handle, "rb", closefd=False) as file:
             data = file.read(limit + 1)
     finally:

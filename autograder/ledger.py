@@ -90,6 +90,10 @@ class Ledger:
         self.db.execute("UPDATE submissions SET state=?, released_at=?, released_as=? WHERE folder=? AND state=?",
                         (RELEASED, time.time(), ",".join(names), folder, GRADED))
 
+    def changed(self, folder: str, page: bytes) -> None:
+        """A released page replaced (a GPU run changed the result): released again, as GRADED is."""
+        self.db.execute("UPDATE submissions SET state=?, page=? WHERE folder=? AND state=?", (GRADED, page, folder, RELEASED))
+
     def latest_recorded(self, assignment: str, student: str) -> float | None:
         """The trusted time of the student's latest submission whose result the gradebook holds."""
         row = self.db.execute("SELECT MAX(trusted_at) FROM submissions WHERE assignment=? AND student=? "

@@ -36,7 +36,7 @@ from .executors.local import LocalRunner
 from .files import write_atomic
 from .gradebook import open_gradebook
 from .grade import not_readable
-from .ledger import GRADED, SEEN, Ledger, next_feedback
+from .ledger import GRADED, RELEASED, SEEN, Ledger, next_feedback
 from .limits import Limits
 from .messages import say
 from .submissions import MAX_NOTEBOOK_BYTES, Submission, safe_id
@@ -54,8 +54,9 @@ class ServiceJob(Job):
 
 
 def serve(course_root, assignment_id: str, *, pages, limits: Limits | None = None, options: Options | None = None,
-          once: bool = False, stream=sys.stderr) -> None:
-    """Run until SIGTERM or SIGINT (or, `once`, until every complete submission is released)."""
+          once: bool = False, stream=sys.stderr, gpus: list[str] | None = None, engine=None) -> None:
+    """Run until SIGTERM or SIGINT (or, `once`, until every complete submission is released). `gpus`, `engine`:
+    as for batch.grade_all (an engine the caller opened, and closes)."""
     options = replace(options or Options(), record=True)
     coursedir = course.load(course_root)
     limits = limits or Limits()
@@ -78,7 +79,7 @@ def serve(course_root, assignment_id: str, *, pages, limits: Limits | None = Non
             os.chmod(exchange.feedback, X.FEEDBACK_MODE)
         out = Path(coursedir.root) / "grading" / f"serve-{assignment_id}"
         out.mkdir(parents=True, exist_ok=True)
-        runner = LocalRunner(options, limits, visible_gpus())
+        runner = LocalRunner(options, limits, visible_gpus() if gpus is None else gpus, None, engine)
         try:
             runner.open()
         except EngineError as error:
@@ -141,6 +142,7 @@ class Service:
             if not once:
                 self.watcher = Watcher(self.exchange.inbound)
                 self.log(f"watching: {self.watcher.kind}")
+            self.release_changed()
             for row in self.ledger.in_state(self.assignment.assignment_id, GRADED):  # killed before releasing
                 self.release(row.folder, row.student, row.page)
             while not self.stopping:
@@ -158,6 +160,20 @@ class Service:
                 self.watcher.close()
             for number, handler in handlers.items():
                 signal.signal(number, handler)
+
+    def release_changed(self) -> None:
+        """Each student's latest page again where its result changed while the service was stopped: a
+        `grade --only-gpu --record --out grading/serve-ASSIGNMENT` run on a CUDA machine graded the GPU tests
+        and rewrote feedback.html there. (An over-the-limit page stays as it is.)"""
+        latest = {row.student: row for row in self.ledger.in_state(self.assignment.assignment_id, RELEASED)}
+        for student, row in latest.items():  # in_state: oldest first, so the latest stays
+            try:
+                page = (self.run_.out / student / "feedback.html").read_bytes()
+            except OSError:
+                continue
+            if not row.limited and page != row.page:
+                self.log(f"{student}'s result changed since its feedback was released (a GPU run): releasing it again")
+                self.ledger.changed(row.folder, page)
 
     def _stop(self, number, frame) -> None:
         self.stopping = True

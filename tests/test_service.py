@@ -24,7 +24,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder_fixtures import autograder_command, notebook_bytes, run_autograder, submission
-from course import ASSIGNMENT, ROOT, bin_path, copy_course, nbgrader, nbgrader_command
+from course import ASSIGNMENT, ROOT, bin_path, copy_course, nbgrader_command
 
 COURSE_ID = "pytorch-course"
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -43,8 +43,21 @@ def course(tmp_path_factory):
         config.write(f'\nc.Exchange.timezone = "Asia/Seoul"\nc.CourseService.feedback_limit = {LIMIT}\n')
     made = run_autograder_module("autograder.exchange", root)
     assert made.returncode == 0, made.stderr
-    nbgrader(root, "release_assignment", ASSIGNMENT, "--log-level=WARN")
+    release(root)
     return root
+
+
+def release(root):
+    """nbgrader's own release_assignment (ExchangeReleaseAssignment), in this process."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
+    from autograder import course
+    config = course.read_config(root)
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    coursedir = course.load(root)
+    coursedir.assignment_id = ASSIGNMENT
+    ExchangeReleaseAssignment(coursedir=coursedir, authenticator=Authenticator(config=config), config=config).start()
 
 
 def run_autograder_module(module, root):
@@ -136,13 +149,13 @@ def page_score(page: str) -> float:
 
 
 def serve_once(root):
-    return run_autograder("serve", ASSIGNMENT, "--course-root", root, "--once", "--cell-timeout", "6", cwd=root,
+    return run_autograder("serve", ASSIGNMENT, "--course-root", root, "--once", "--cell-timeout", "6", "--workers", "1", cwd=root,
                           timeout=300)
 
 
 def start_service(root, log: Path):
     with open(log, "a") as out:
-        return subprocess.Popen(autograder_command("serve", ASSIGNMENT, "--course-root", root, "--cell-timeout", "6"),
+        return subprocess.Popen(autograder_command("serve", ASSIGNMENT, "--course-root", root, "--cell-timeout", "6", "--workers", "1"),
                                 cwd=root, env={**os.environ, "PATH": bin_path()}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -239,29 +252,32 @@ def service(course, once_run, tmp_path_factory):
     stop(process)
 
 
-def nbgrader_as_student(root, student, verb):
-    """`nbgrader VERB lesson08` as the student runs it: in their HOME, with HOME set to it."""
-    home = root.parent / f"home-{student}"
-    env = {**os.environ, "HOME": str(home), "PATH": bin_path()}
-    return subprocess.run(nbgrader_command(verb, ASSIGNMENT, f"--student={student}", f"--Exchange.root={root / 'exchange'}",
-                                           f"--CourseDirectory.course_id={COURSE_ID}", "--Exchange.timezone=Asia/Seoul",
-                                           "--log-level=WARN"), cwd=home, env=env, capture_output=True, text=True,
-                          timeout=120)
+def as_students(root, verb, students):
+    """`nbgrader VERB lesson08` as each student runs it, all at once: in their HOME, with HOME set to it."""
+    runs = []
+    for student in students:
+        home = root.parent / f"home-{student}"
+        env = {**os.environ, "HOME": str(home), "PATH": bin_path()}
+        runs.append(subprocess.Popen(
+            nbgrader_command(verb, ASSIGNMENT, f"--student={student}", f"--Exchange.root={root / 'exchange'}",
+                             f"--CourseDirectory.course_id={COURSE_ID}", "--Exchange.timezone=Asia/Seoul",
+                             "--log-level=WARN"), cwd=home, env=env, stderr=subprocess.PIPE, text=True))
+    for run in runs:
+        assert run.wait(120) == 0, run.stderr.read()
+        run.stderr.close()
 
 
 def test_a_submission_gets_its_korean_feedback_through_fetch_feedback(course, service):
     process, log = service
     for student, data in (("kim", submission()), ("lee", submission(**WRONG))):
         put_notebook(course.parent / f"home-{student}", data)
-        submitted = nbgrader_as_student(course, student, "submit")
-        assert submitted.returncode == 0, submitted.stderr
+    as_students(course, "submit", ("kim", "lee"))
     folders = {p.name.split("+")[0]: p.name for p in (exchange(course) / "inbound").iterdir()
                if p.name.split("+")[0] in ("kim", "lee")}
     rows = wait_released(course, list(folders.values()), process)
+    as_students(course, "fetch_feedback", ("kim", "lee"))
     scores = {}
     for student in ("kim", "lee"):
-        fetched = nbgrader_as_student(course, student, "fetch_feedback")
-        assert fetched.returncode == 0, fetched.stderr
         pages = list((course.parent / f"home-{student}" / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
         assert len(pages) == 1
         page = pages[0].read_text()
