@@ -25,6 +25,7 @@ from nbgrader.api import Gradebook
 
 from autograder_fixtures import autograder_command, notebook_bytes, run_autograder, submission
 from course import ASSIGNMENT, ROOT, bin_path, copy_course, nbgrader_command
+from test_messages import english_sentences
 
 COURSE_ID = "pytorch-course"
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -220,6 +221,7 @@ def test_malformed_submissions_get_their_reason_and_the_service_goes_on(course, 
         assert len(pages) == 1, student
         page = next(iter(pages.values()))
         assert 'lang="ko"' in page and "채점 안 됨" in page and reason in page, (student, page[-1500:])
+        assert not english_sentences(page), student
         assert results(course, student)["extra_data"]["status"] == "invalid"
         assert auto_score(course, student) == 0
     assert "ivan" in log and "no notebook in it, so Fetch Feedback can't show ivan its page" in log
@@ -314,6 +316,7 @@ def test_over_the_feedback_limit_a_submission_is_recorded_and_told_when_feedback
     next_minute = (first_at + timedelta(seconds=59)).replace(second=0, microsecond=0)
     assert f"{next_minute:%Y-%m-%d %H:%M} (Asia/Seoul)" in third and "제출물 잘 받았고 기록했어" in third
     assert "<table" not in third and "점수" not in third  # no test results at all
+    assert not english_sentences(third)
     assert auto_score(course, "moon") == results(course, "moon")["score"] > page_score(pages[folders[0].split("+")[2]])
 
 
