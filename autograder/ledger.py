@@ -3,6 +3,7 @@
     seen      the service saw the folder; `trusted_at` is the submission's time from then on
     graded    its result is in the gradebook and the page to release is here (`page`)
     released  the page is in the exchange (an atomic rename, marked here after)
+    failed    the service failed on it again and again (a bug, a full disk): tried again at the next start
 
 Each step is committed before the next begins, so a service killed at any instant and started
 again grades what was never recorded, releases what was graded and never released (without
@@ -17,6 +18,7 @@ from pathlib import Path
 
 LEDGER_FILE = ".autograder-service.sqlite"
 SEEN, GRADED, RELEASED = "seen", "graded", "released"
+FAILED = "failed"  # the service itself failed on it (its traceback is in the log): tried again at the next start
 DAY = 24 * 3600.0
 
 SCHEMA = """
@@ -94,17 +96,24 @@ class Ledger:
         """A released page replaced (a GPU run changed the result): released again, as GRADED is."""
         self.db.execute("UPDATE submissions SET state=?, page=? WHERE folder=? AND state=?", (GRADED, page, folder, RELEASED))
 
+    def failed(self, folder: str) -> None:
+        self.db.execute("UPDATE submissions SET state=? WHERE folder=? AND state=?", (FAILED, folder, SEEN))
+
+    def retry_failed(self, assignment: str) -> int:
+        return self.db.execute("UPDATE submissions SET state=? WHERE assignment=? AND state=?",
+                               (SEEN, assignment, FAILED)).rowcount
+
     def latest_recorded(self, assignment: str, student: str) -> float | None:
         """The trusted time of the student's latest submission whose result the gradebook holds."""
         row = self.db.execute("SELECT MAX(trusted_at) FROM submissions WHERE assignment=? AND student=? "
-                              "AND state!=?", (assignment, student, SEEN)).fetchone()
+                              "AND state IN (?, ?)", (assignment, student, GRADED, RELEASED)).fetchone()
         return row[0]
 
     def feedback_times(self, assignment: str, student: str, at: float) -> list[float]:
         """The trusted times of the student's submissions that got full feedback in the 24 hours up to `at`."""
-        rows = self.db.execute("SELECT trusted_at FROM submissions WHERE assignment=? AND student=? AND state!=? "
+        rows = self.db.execute("SELECT trusted_at FROM submissions WHERE assignment=? AND student=? AND state IN (?, ?) "
                                "AND limited=0 AND trusted_at>? AND trusted_at<=? ORDER BY trusted_at",
-                               (assignment, student, SEEN, at - DAY, at))
+                               (assignment, student, GRADED, RELEASED, at - DAY, at))
         return [r[0] for r in rows]
 
 

@@ -21,6 +21,7 @@ import pwd
 import signal
 import sys
 import time
+import traceback
 import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -33,7 +34,7 @@ from .engine import EngineError
 from .engine.kernelspec import grader_kernel
 from .executors.gpus import visible_gpus
 from .executors.local import LocalRunner
-from .files import write_atomic
+from .files import LOG_FILE, append_log, write_atomic
 from .gradebook import open_gradebook
 from .grade import not_readable
 from .ledger import GRADED, RELEASED, SEEN, Ledger, next_feedback
@@ -41,6 +42,9 @@ from .limits import Limits
 from .messages import say
 from .submissions import MAX_NOTEBOOK_BYTES, Submission, safe_id
 from .watch import Watcher
+
+
+MAX_TRIES = 3  # a submission the service itself fails on (not a bad notebook: that is graded `invalid`)
 
 
 class ServiceError(Exception):
@@ -131,6 +135,7 @@ class Service:
         self.watcher: Watcher | None = None
         self.stopping = False
         self.ignored: set[str] = set()  # folders logged once as not gradable
+        self.failures: dict[str, int] = {}  # folder → how often the service itself failed on it
         self.last_scan = ledger.alive_at()  # folders found later than this arrived after it
 
     def log(self, text: str) -> None:
@@ -142,9 +147,10 @@ class Service:
             if not once:
                 self.watcher = Watcher(self.exchange.inbound)
                 self.log(f"watching: {self.watcher.kind}")
+            self.ledger.retry_failed(self.assignment.assignment_id)
             self.release_changed()
             for row in self.ledger.in_state(self.assignment.assignment_id, GRADED):  # killed before releasing
-                self.release(row.folder, row.student, row.page)
+                self._guarded(row, self.release, row.folder, row.student, row.page)
             while not self.stopping:
                 self.scan()
                 graded = self.grade_ready()
@@ -232,19 +238,42 @@ class Service:
             if row.student not in students and X.secret_of(self.exchange.inbound / row.folder) is not None:
                 students.add(row.student)
                 rows.append(row)
-        jobs = [self.plan(row) for row in rows]
+        jobs = [job for job in (self._guarded(row, self.plan, row) for row in rows) if job is not None]
         limits = self.run_.limits
         for job in [j for j in jobs if j.data is None]:  # unreadable: no kernel needed
-            self.finish(job, not_readable(job.sub.student_id, self.assignment, job.reason, limits))
-        readable = [j for j in jobs if j.data is not None]
+            self._guarded(job.row, self.finish, job, not_readable(job.sub.student_id, self.assignment, job.reason, limits))
+        readable, finished = [j for j in jobs if j.data is not None], set()
         if readable and not self.stopping:
-            for job, graded in self.runner.run(readable, self.assignment, limits, self.recorder.progress,
-                                               needs_gpu=lambda job: self.cuda and job.gpu):
-                self.finish(job, graded)
-                if self.stopping:
-                    break
-                self.scan()  # what arrived meanwhile is in the ledger, with the time it was seen
+            try:
+                for job, graded in self.runner.run(readable, self.assignment, limits, self.recorder.progress,
+                                                   needs_gpu=lambda job: self.cuda and job.gpu):
+                    finished.add(job.row.folder)
+                    self._guarded(job.row, self.finish, job, graded)
+                    if self.stopping:
+                        break
+                    self.scan()  # what arrived meanwhile is in the ledger, with the time it was seen
+            except Exception:  # the runner itself (a worker, the engine): these jobs are tried again
+                for job in readable:
+                    if job.row.folder not in finished:
+                        self._failed(job.row, traceback.format_exc())
         return len(rows)
+
+    def _guarded(self, row, step, *args):
+        """step(*args), or None when the service itself fails on this submission: never the others' loss."""
+        try:
+            return step(*args)
+        except Exception:
+            self._failed(row, traceback.format_exc())
+            return None
+
+    def _failed(self, row, trace: str) -> None:
+        self.failures[row.folder] = self.failures.get(row.folder, 0) + 1
+        append_log(self.run_.out, row.student, f"{row.folder}\n{trace}")
+        self.log(f"{row.folder}: the service failed on it ({trace.strip().splitlines()[-1]}; traceback in "
+                 f"{self.run_.out / LOG_FILE})")
+        if self.failures[row.folder] >= MAX_TRIES:
+            self.ledger.failed(row.folder)
+            self.log(f"{row.folder}: left after {MAX_TRIES} tries; the service tries it again when it next starts")
 
     def plan(self, row) -> ServiceJob:
         """Collect the folder (if it is the student's latest) and read its notebook."""
@@ -319,6 +348,8 @@ class Service:
         if any(wrote):
             self.log(f"released feedback for {student} ({name})")
         self.ledger.released(name, names)
+        if self.watcher is not None:
+            self.watcher.unwatch(name)
 
 
 def _feedback_limit(config) -> int | None:

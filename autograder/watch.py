@@ -21,7 +21,7 @@ POLL_S = 2.0  # the plain scan, without it
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE = 0x2, 0x4, 0x8, 0x80, 0x100
 IN_DELETE_SELF, IN_Q_OVERFLOW, IN_IGNORED, IN_ISDIR = 0x400, 0x4000, 0x8000, 0x40000000
 IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
-INBOUND_MASK = IN_CREATE | IN_MOVED_TO
+INBOUND_MASK = IN_CREATE | IN_MOVED_TO | IN_ATTRIB  # IN_ATTRIB: a folder's chmod, the end of a submit
 FOLDER_MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB  # IN_ATTRIB: submit's chmod, last
 EVENT = struct.Struct("iIII")  # wd, mask, cookie, len (then the name)
 
@@ -59,6 +59,13 @@ class Watcher:
             if wd is not None:
                 with self.lock:
                     self.folders[wd] = name
+
+    def unwatch(self, name: str) -> None:
+        """Stop watching a folder that is done with (a user has a few thousand watches)."""
+        with self.lock:
+            wd = next((wd for wd, folder in self.folders.items() if folder == name), None)
+        if wd is not None and self.fd is not None:
+            _libc.inotify_rm_watch(self.fd, wd)  # the reader then sees IN_IGNORED and forgets it
 
     def first_seen(self, name: str) -> float | None:
         with self.lock:
@@ -109,6 +116,7 @@ def _load_libc():
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.inotify_init1.argtypes, libc.inotify_add_watch.argtypes = [ctypes.c_int], \
             [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        libc.inotify_rm_watch.argtypes = [ctypes.c_int, ctypes.c_int]
         return libc
     except (OSError, AttributeError):
         return None
