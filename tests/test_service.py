@@ -206,6 +206,11 @@ def once_run(course):
     }
     year_early = (datetime.now(SEOUL) - timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
     folders["dana"] = hand_in(course, "dana", year_early, {f"{ASSIGNMENT}.ipynb": submission()})
+    folders["oscar"] = hand_in(course, "oscar", year_early, {})  # the instructor's source as the answer: a link
+    (exchange(course) / "inbound" / folders["oscar"] / f"{ASSIGNMENT}.ipynb").symlink_to(
+        course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    folders["pia"] = hand_in(course, "pia", year_early, {})  # a FIFO: reading it would block for ever
+    os.mkfifo(exchange(course) / "inbound" / folders["pia"] / f"{ASSIGNMENT}.ipynb")
     folders["jack"] = submit(course, "jack", submission())
     started = time.time()
     done = serve_once(course)
@@ -224,6 +229,9 @@ def test_malformed_submissions_get_their_reason_and_the_service_goes_on(course, 
         assert not english_sentences(page), student
         assert results(course, student)["extra_data"]["status"] == "invalid"
         assert auto_score(course, student) == 0
+    for student in ("oscar", "pia"):  # hostile files: never followed, never read
+        assert results(course, student)["extra_data"]["status"] == "invalid" and auto_score(course, student) == 0
+        assert not any(p.is_symlink() or not p.is_file() for p in (course / "submitted" / student).rglob("*.ipynb"))
     assert "ivan" in log and "no notebook in it, so Fetch Feedback can't show ivan its page" in log
     assert results(course, "ivan")["extra_data"]["status"] == "invalid"
     jack = results(course, "jack")
