@@ -175,7 +175,7 @@ def _grade_all(run: ClassRun, found, runner, only_gpu_command=None) -> dict:
     then write the class's files."""
     options, stream = run.options, run.stream
     print(f"{_run_kind(options, run.gradebook_path, run.out)}; {runner.describe()}", file=stream)
-    cuda = _check_kernels(run.limits.kernel_name, runner, options, stream)
+    cuda = check_kernels(run.limits.kernel_name, runner, options, stream)
     progress = run.pages.progress(len(found.submissions), stream)
     with (gradebook.open_gradebook(run.coursedir) if options.record else nullcontext()) as gb:
         recorder, jobs = Recorder(run, gb, progress), []
@@ -229,7 +229,7 @@ def _locked(path: Path, busy: str):
         yield
 
 
-def _check_kernels(kernel_name: str, runner, options: Options, stream) -> bool:
+def check_kernels(kernel_name: str, runner, options: Options, stream) -> bool:
     """Whether GPU tests can be graded; refuse to start when the run needs CUDA and has none."""
     try:
         kernels = runner.probe()

@@ -29,7 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import assignment as assignment_module, course, exchange as X
-from .batch import BatchError, ClassRun, Job, Options, Recorder, _check_kernels, gradebook_lock
+from .batch import BatchError, ClassRun, Job, Options, Recorder, check_kernels, gradebook_lock
 from .engine import EngineError
 from .engine.kernelspec import grader_kernel
 from .executors.gpus import visible_gpus
@@ -90,7 +90,7 @@ def serve(course_root, assignment_id: str, *, pages, limits: Limits | None = Non
             raise ServiceError(str(error)) from None
         ledger = Ledger(coursedir.root)
         try:
-            cuda = _check_kernels(limits.kernel_name, runner, options, stream)
+            cuda = check_kernels(limits.kernel_name, runner, options, stream)
             run = ClassRun(coursedir, assignment, out, limits, options, language, stream, pages)
             with open_gradebook(coursedir) as gb:
                 service = Service(run, Recorder(run, gb, Log(stream)), runner, exchange, ledger, cuda,
