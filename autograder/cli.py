@@ -144,6 +144,10 @@ def serve(args) -> int:
         print(f"autograder: --cell-timeout {args.cell_timeout:g}: give at least {MIN_CELL_TIMEOUT:g} seconds",
               file=sys.stderr)
         return 2
+    busy = gradebook_busy(args.course_root)  # said at once, before any kernel starts (the service checks it again)
+    if busy:
+        print(f"autograder serve: {busy}", file=sys.stderr)
+        return 1
     limits = Limits(kernel_name=kernelspec.grader_kernel(course_id(args.course_root)), cell_timeout=args.cell_timeout,
                     notebook_timeout=max(DEFAULTS.notebook_timeout, args.cell_timeout))
     from .executors.gpus import visible_gpus

@@ -94,7 +94,8 @@ class Ledger:
 
     def changed(self, folder: str, page: bytes) -> None:
         """A released page replaced (a GPU run changed the result): released again, as GRADED is."""
-        self.db.execute("UPDATE submissions SET state=?, page=? WHERE folder=? AND state=?", (GRADED, page, folder, RELEASED))
+        self.db.execute("UPDATE submissions SET state=?, page=? WHERE folder=? AND state=?",
+                        (GRADED, page, folder, RELEASED))
 
     def failed(self, folder: str) -> None:
         self.db.execute("UPDATE submissions SET state=? WHERE folder=? AND state=?", (FAILED, folder, SEEN))
@@ -111,8 +112,9 @@ class Ledger:
 
     def feedback_times(self, assignment: str, student: str, at: float) -> list[float]:
         """The trusted times of the student's submissions that got full feedback in the 24 hours up to `at`."""
-        rows = self.db.execute("SELECT trusted_at FROM submissions WHERE assignment=? AND student=? AND state IN (?, ?) "
-                               "AND limited=0 AND trusted_at>? AND trusted_at<=? ORDER BY trusted_at",
+        rows = self.db.execute("SELECT trusted_at FROM submissions WHERE assignment=? AND student=? "
+                               "AND state IN (?, ?) AND limited=0 AND trusted_at>? AND trusted_at<=? "
+                               "ORDER BY trusted_at",
                                (assignment, student, GRADED, RELEASED, at - DAY, at))
         return [r[0] for r in rows]
 

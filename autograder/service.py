@@ -15,21 +15,18 @@ service's last known-alive moment and now. Over the course's feedback limit
 (`c.CourseService.feedback_limit` per rolling 24 hours) a submission is still graded and recorded,
 but its page only says it was received and when the next feedback comes.
 """
-import math
 import os
 import pwd
 import signal
 import sys
 import time
 import traceback
-import warnings
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from . import assignment as assignment_module, course, exchange as X
-from .batch import BatchError, ClassRun, Job, Options, Recorder, check_kernels, gradebook_lock
+from . import assignment as assignment_module, course, exchange as X, trusted_time as T
+from .batch import ClassRun, Job, Options, Recorder, check_kernels, gradebook_lock
 from .engine import EngineError
 from .engine.kernelspec import grader_kernel
 from .executors.gpus import visible_gpus
@@ -71,7 +68,11 @@ def serve(course_root, assignment_id: str, *, pages, limits: Limits | None = Non
     if not exchange.inbound.is_dir():
         raise ServiceError(f"no inbound folder {exchange.inbound} in nbgrader's exchange (c.Exchange.root in "
                            f"{course.CONFIG_FILE}): create the exchange with `make exchange`")
-    feedback_limit, zone = _feedback_limit(config), _time_zone(config)
+    try:
+        zone = T.time_zone(config)
+    except ValueError as error:
+        raise ServiceError(f"{course.CONFIG_FILE}: {error}") from None
+    feedback_limit = _feedback_limit(config)
     with gradebook_lock(coursedir):
         try:
             language = course.feedback_language(coursedir.root)
@@ -214,12 +215,10 @@ class Service:
         self.last_scan = now
 
     def _clamped(self, entry, now: float) -> float:
-        """A folder that arrived unseen (the service was down): its claimed time, but never earlier than the
-        service was last known to run (or, never having run, than the folder's ctime, which its writer can't
-        set back) and never later than now."""
+        """A folder that arrived unseen (the service was down): its claimed time, clamped between the last
+        moment the service is known to have looked (or, never having run, the folder's ctime) and now."""
         lower = self.last_scan if self.last_scan is not None else entry.stat(follow_symlinks=False).st_ctime
-        claimed = _claimed_time(Path(entry.path), self.zone)
-        return min(max(claimed if claimed is not None else now, lower), now)
+        return T.clamped(T.claimed(Path(entry.path), self.zone), lower, now)
 
     def _check_owner(self, entry, student_id: str) -> None:
         """nbgrader collect's check_owner: a folder another user wrote claims a student's name."""
@@ -241,7 +240,8 @@ class Service:
         jobs = [job for job in (self._guarded(row, self.plan, row) for row in rows) if job is not None]
         limits = self.run_.limits
         for job in [j for j in jobs if j.data is None]:  # unreadable: no kernel needed
-            self._guarded(job.row, self.finish, job, not_readable(job.sub.student_id, self.assignment, job.reason, limits))
+            graded = not_readable(job.sub.student_id, self.assignment, job.reason, limits)
+            self._guarded(job.row, self.finish, job, graded)
         readable, finished = [j for j in jobs if j.data is not None], set()
         if readable and not self.stopping:
             try:
@@ -298,7 +298,7 @@ class Service:
             X.collect(folder, target, skipped)
             for line in skipped:
                 self.log(f"{row.folder}: not collected: {line}")
-            write_atomic(target / X.TIMESTAMP_FILE, _stamp(row.trusted_at, self.zone))
+            write_atomic(target / X.TIMESTAMP_FILE, T.stamp(row.trusted_at, self.zone))
             path = target / self.notebook
             if data is not None:
                 write_atomic(path, data)  # the very bytes graded
@@ -321,14 +321,15 @@ class Service:
         if next_at is not None:
             page = self._limited_page(row.trusted_at, next_at)
             self.log(f"{row.folder}: over the feedback limit ({self.limit} per 24 h): next feedback from "
-                     f"{_shown(next_at, self.zone, later=True)}")
+                     f"{T.shown(next_at, self.zone, later=True)}")
         self.ledger.graded(row.folder, next_at is not None, page)
         self.release(row.folder, student, page)
 
     def _limited_page(self, submitted: float, next_at: float) -> bytes:
         lines = [say("service_limit_received", assignment=self.assignment.assignment_id,
-                     submitted=_shown(submitted, self.zone)),
-                 say("service_limit_next", limit=self.limit, next=_shown(next_at, self.zone, later=True), zone=self.zone.key)]
+                     submitted=T.shown(submitted, self.zone)),
+                 say("service_limit_next", limit=self.limit, next=T.shown(next_at, self.zone, later=True),
+                     zone=self.zone.key)]
         return self.run_.pages.notice(say("service_limit_title"), lines, self.run_.language).encode()
 
     def release(self, name: str, student: str, page: bytes) -> None:
@@ -360,46 +361,3 @@ def _feedback_limit(config) -> int | None:
         raise ServiceError(f"{course.CONFIG_FILE}: c.CourseService.feedback_limit = {limit!r}: give a whole number "
                            "of feedbacks per student per 24 hours, at least 1 (or leave it unset: no limit)")
     return limit
-
-
-def _time_zone(config) -> ZoneInfo:
-    """The course's time zone: nbgrader's own c.Exchange.timezone (UTC when unset)."""
-    name = config.Exchange.get("timezone") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ServiceError(f"{course.CONFIG_FILE}: c.Exchange.timezone = {name!r} is no time zone "
-                           "(e.g. \"Asia/Seoul\")") from None
-
-
-def _claimed_time(folder: Path, zone: ZoneInfo) -> float | None:
-    """The time the student's timestamp.txt (or else the folder's name) claims, or None."""
-    from dateutil import parser
-    texts = []
-    try:
-        texts.append(X.read_capped(folder / X.TIMESTAMP_FILE, 1024).decode("utf-8", "replace").strip())
-    except (OSError, ValueError):
-        pass
-    info = X.parse_name(folder.name)
-    texts += [info.claimed] if info else []
-    for text in texts:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                moment = parser.parse(text, tzinfos=lambda name, offset: timezone.utc
-                                      if name in ("UTC", "GMT", "Z") else zone)
-        except (ValueError, OverflowError):
-            continue
-        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
-    return None
-
-
-def _stamp(moment: float, zone: ZoneInfo) -> str:
-    """timestamp.txt with its offset written out, no zone abbreviation to guess: "2026-12-01 22:30:54.295559+09:00"
-    (nbgrader's parse_utc reads a third space-separated part as seconds of offset: no space before it)."""
-    return datetime.fromtimestamp(moment, zone).isoformat(sep=" ", timespec="microseconds")
-
-
-def _shown(moment: float, zone: ZoneInfo, later: bool = False) -> str:
-    """To the minute, in the course's zone; `later`: rounded up (the moment from which something holds)."""
-    return datetime.fromtimestamp(math.ceil(moment / 60) * 60 if later else moment, zone).strftime("%Y-%m-%d %H:%M")

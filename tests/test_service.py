@@ -34,6 +34,7 @@ WRONG = {"to_numpy": "def to_numpy(tensor):\n    return None",
          "numpy_error": "def numpy_error(tensor):\n    return None"}
 SCORE = re.compile(r"점수: ([\d.]+) / ([\d.]+)")
 WAIT_S = 90
+SERVE_OPTIONS = ("--cell-timeout", "6", "--workers", "1")  # one warm parent: the tests' submissions come few at a time
 
 
 @pytest.fixture(scope="module")
@@ -150,13 +151,12 @@ def page_score(page: str) -> float:
 
 
 def serve_once(root):
-    return run_autograder("serve", ASSIGNMENT, "--course-root", root, "--once", "--cell-timeout", "6", "--workers", "1", cwd=root,
-                          timeout=300)
+    return run_autograder("serve", ASSIGNMENT, "--course-root", root, "--once", *SERVE_OPTIONS, cwd=root, timeout=300)
 
 
 def start_service(root, log: Path):
     with open(log, "a") as out:
-        return subprocess.Popen(autograder_command("serve", ASSIGNMENT, "--course-root", root, "--cell-timeout", "6", "--workers", "1"),
+        return subprocess.Popen(autograder_command("serve", ASSIGNMENT, "--course-root", root, *SERVE_OPTIONS),
                                 cwd=root, env={**os.environ, "PATH": bin_path()}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -220,7 +220,8 @@ def once_run(course):
 
 def test_malformed_submissions_get_their_reason_and_the_service_goes_on(course, once_run):
     folders, _, log = once_run
-    reasons = {"erin": "JSON", "frank": "노트북이 아니야", "gina": "파일이 비어 있어", "hana": "20 MiB보다 커"}
+    reasons = {"erin": "JSON", "frank": "노트북이 아니야",  # not a notebook; another assignment's
+               "gina": "파일이 비어 있어", "hana": "20 MiB보다 커"}
     for student, reason in reasons.items():
         pages = fetched_pages(course, student)
         assert len(pages) == 1, student
@@ -296,7 +297,8 @@ def test_a_submission_gets_its_korean_feedback_through_fetch_feedback(course, se
         assert scores[student] == results(course, student)["score"] == auto_score(course, student)
         assert rows[folders[student]]["gradings"] == 1
         assert log.read_text().count(f"released feedback for {student} ") == 1
-    outcomes = {t["extra_data"]["outcome"] for t in results(course, "kim")["tests"] if not t["name"].startswith("written_")}
+    outcomes = {t["extra_data"]["outcome"] for t in results(course, "kim")["tests"]
+                if not t["name"].startswith("written_")}
     assert outcomes == {"passed", "needs_gpu"}  # the reference passes every code test this machine runs
     assert "임시 점수" in page  # provisional on a CPU machine, and the page says so
     assert scores["lee"] < scores["kim"]
