@@ -189,7 +189,17 @@ def hand_in(root, student, stamp: str, files: dict) -> str:
     return name
 
 
-# --once: malformed, forged ------------------------------------------------------------------
+def test_make_exchange_gives_nbgrader_modes_and_can_run_again(course):
+    import stat
+    again = run_autograder_module("autograder.exchange", course)
+    assert again.returncode == 0 and "in place" in again.stdout
+    modes = {path: stat.S_IMODE((course / "exchange" / path).stat().st_mode)
+             for path in ("", COURSE_ID, f"{COURSE_ID}/outbound", f"{COURSE_ID}/inbound", f"{COURSE_ID}/feedback")}
+    assert modes == {"": 0o777, COURSE_ID: 0o755, f"{COURSE_ID}/outbound": 0o755, f"{COURSE_ID}/inbound": 0o2733,
+                     f"{COURSE_ID}/feedback": 0o711}
+
+
+# --once: malformed, forged --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def once_run(course):
@@ -239,6 +249,7 @@ def test_malformed_submissions_get_their_reason_and_the_service_goes_on(course, 
     assert jack["extra_data"]["status"] == "provisional" and jack["score"] > 0
     assert auto_score(course, "jack") == jack["score"]
     assert {row["state"] for row in ledger(course).values()} == {"released"}
+    assert {oct(p.stat().st_mode & 0o777) for p in (exchange(course) / "feedback").iterdir()} == {oct(0o644)}
 
 
 def test_a_forged_early_timestamp_does_not_make_a_submission_early(course, once_run):
