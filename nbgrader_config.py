@@ -11,6 +11,12 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # machine, as an exchange must be). On a JupyterHub with a shared exchange, name that one.
 c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
 
+# Where students report a problem (a section nbgrader ignores): SUPPORT.md, the lecture and the
+# assignment link here. `make release` writes it into them (tools/support_link.py; a test fails when they
+# differ). An https:// page (the LMS's Q&A board, an issue tracker) or a mailto: address. Set your own:
+# this example address is a placeholder, and `make release` and `make student-bundle` say so.
+c.CourseSupport.url = "https://example.org/pytorch-course/support"
+
 # The autograder's feedback pages (feedback.html) are in Korean: "ko" or "en". nbgrader ignores this section.
 c.CourseFeedback.language = "ko"
 
