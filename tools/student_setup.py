@@ -14,8 +14,9 @@ A student's course folder, `<course_id>/` (the unzipped bundle, or `<HOME>/<cour
 
 `lab` makes that folder for a student on this machine, without the assignment (they fetch it from the
 course's exchange), and starts their JupyterLab there with HOME=DIR (nbgrader's cache and the student's
-Jupyter settings live under it) and USER=ID (nbgrader's student id on submit). The browser tests start
-the same server through `student_env` and `lab_command`.
+Jupyter settings live under it). nbgrader takes a student's id from their account; trial students share
+yours, so `lab` writes `--student ID` into the folder's nbgrader config (the bundle never does). The
+browser tests start the same server through `make_folder`, `student_env` and `lab_command`.
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def course_settings(root: str | Path) -> CourseSettings:
                           config.Exchange.get("timezone"))
 
 
-def nbgrader_config_text(settings: CourseSettings) -> str:
+def nbgrader_config_text(settings: CourseSettings, student_id: str | None = None) -> str:
     lines = [
         f'"""nbgrader for a student of {settings.course_id}: written by tools/student_setup.py from the',
         'course\'s nbgrader_config.py (ask the instructor for a new one rather than editing it)."""',
@@ -73,6 +74,8 @@ def nbgrader_config_text(settings: CourseSettings) -> str:
     ]
     if settings.timezone:
         lines.append(f"c.Exchange.timezone = {settings.timezone!r}  # submission times, read against deadlines")
+    if student_id:
+        lines.append(f"c.CourseDirectory.student_id = {student_id!r}  # a trial student on the instructor's account")
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +99,7 @@ def assignment_path(assignment: str) -> str:
     return f"{assignment}/{assignment}.ipynb"
 
 
-def folder_files(root: str | Path, assignment: str) -> dict[str, Path | str]:
+def folder_files(root: str | Path, assignment: str, student_id: str | None = None) -> dict[str, Path | str]:
     """Everything in a student's folder but the assignment: {name in the folder: source file or text}."""
     root = Path(root)
     files: dict[str, Path | str] = {
@@ -104,7 +107,7 @@ def folder_files(root: str | Path, assignment: str) -> dict[str, Path | str]:
         "SUPPORT.md": root / "SUPPORT.md",
         "requirements.txt": requirements_text(root),
         SERVER_CONFIG: STUDENT / SERVER_CONFIG,
-        "nbgrader_config.py": nbgrader_config_text(course_settings(root)),
+        "nbgrader_config.py": nbgrader_config_text(course_settings(root), student_id),
         f"notebooks/{assignment}.ipynb": root / "notebooks" / f"{assignment}.ipynb",
     }
     more = root / "notebooks" / f"{assignment}_more.ipynb"  # the lecture's optional part, linked from it
@@ -116,10 +119,12 @@ def folder_files(root: str | Path, assignment: str) -> dict[str, Path | str]:
     return files
 
 
-def make_folder(home: str | Path, root: str | Path = ROOT, assignment: str = "lesson08") -> Path:
-    """`<home>/<course_id>/` with the folder's files (written afresh; the student's own files are kept)."""
+def make_folder(home: str | Path, root: str | Path = ROOT, assignment: str = "lesson08",
+                student_id: str | None = None) -> Path:
+    """`<home>/<course_id>/` with the folder's files (written afresh; the student's own files are kept).
+    `student_id`: nbgrader's id for a trial student who shares the instructor's account."""
     folder = Path(home) / course_settings(root).course_id
-    for name, source in folder_files(root, assignment).items():
+    for name, source in folder_files(root, assignment, student_id).items():
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(source, Path):
@@ -150,12 +155,12 @@ def main(argv=None) -> int:
                         "there; folder: only make it")
     parser.add_argument("assignment", nargs="?", default="lesson08")
     parser.add_argument("--home", type=Path, required=True, help="the student's HOME (made if missing)")
-    parser.add_argument("--student", default="student", help="the student's id (USER) for nbgrader submit")
+    parser.add_argument("--student", default="student1", help="the trial student's id for nbgrader")
     parser.add_argument("--course", type=Path, default=ROOT, metavar="ROOT")
     args, jupyter_args = parser.parse_known_args(argv)
     home = args.home.resolve()
     try:
-        folder = make_folder(home, args.course, args.assignment)
+        folder = make_folder(home, args.course, args.assignment, args.student)
     except ValueError as error:
         print(f"student_setup: {error}", file=sys.stderr)
         return 2
