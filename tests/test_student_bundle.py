@@ -118,7 +118,8 @@ def test_the_bundle_links_where_the_course_config_says_to_report_a_problem(bundl
 def test_the_bundle_refuses_a_file_with_a_solution_marker(tmp_path, monkeypatch):
     import student_bundle
     course = tmp_path / "course"
-    for name in ("nbgrader_config.py", "requirements.txt", "notebooks/lesson08.ipynb", "release/lesson08/lesson08.ipynb"):
+    needed = ("nbgrader_config.py", "requirements.txt", "notebooks/lesson08.ipynb", "release/lesson08/lesson08.ipynb")
+    for name in needed:
         (course / name).parent.mkdir(parents=True, exist_ok=True)
         (course / name).write_bytes((ROOT / name).read_bytes())
     (course / "SUPPORT.md").write_text("### BEGIN SOLUTION\nanswer\n### END SOLUTION\n")

@@ -3,11 +3,14 @@ fetches and submits through the course's exchange with real nbgrader, under the 
 in the course's time zone, and the fetched assignment lands where the bundle puts its copy. (The trial
 student shares this account, so their id is written into their config, as `make student-lab` does.)"""
 import os
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from traitlets.config.loader import PyFileConfigLoader
 
 import course
 from course import ASSIGNMENT, ROOT
@@ -16,6 +19,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import student_setup  # noqa: E402
 
 STUDENT = "kim"
+SERVER_CONFIG = "jupyter_server_config.py"
 COURSE_FILES = ("SUPPORT.md", "requirements.txt", f"notebooks/{ASSIGNMENT}.ipynb", f"notebooks/{ASSIGNMENT}_more.ipynb")
 
 
@@ -62,7 +66,7 @@ def test_a_student_fetches_into_the_bundles_place_and_submits_in_seoul_time(seou
     home = tmp_path / STUDENT
     folder = student_setup.make_folder(home, seoul_course, ASSIGNMENT, student_id=STUDENT)
     assert folder == home / "pytorch-course" and not (folder / ASSIGNMENT).exists()
-    assert (folder / "jupyter_server_config.py").read_bytes() == (ROOT / "student/jupyter_server_config.py").read_bytes()
+    assert (folder / SERVER_CONFIG).read_bytes() == (ROOT / "student" / SERVER_CONFIG).read_bytes()
 
     as_student(folder, home, "fetch_assignment", ASSIGNMENT)
     fetched = folder / student_setup.assignment_path(ASSIGNMENT)  # where the bundle ships its copy
@@ -81,3 +85,42 @@ def test_a_students_processes_inherit_no_jupyter_location():
     env = student_setup.student_env("/home/kim", "kim", {"PATH": "/usr/bin", "JUPYTER_CONFIG_DIR": "/srv/x",
                                                          "JUPYTER_DATA_DIR": "/srv/y", "IPYTHONDIR": "/srv/z"})
     assert env == {"PATH": "/usr/bin", "HOME": "/home/kim", "USER": "kim", "LOGNAME": "kim"}
+
+
+def student_server_config(folder):
+    """The student's jupyter_server_config.py as Jupyter loads it, run in `folder`."""
+    shutil.copy(ROOT / "student" / SERVER_CONFIG, folder / SERVER_CONFIG)
+    return PyFileConfigLoader(SERVER_CONFIG, path=str(folder)).load_config().ServerApp
+
+
+@pytest.mark.parametrize("has_exchange", [True, False])
+def test_the_student_server_keeps_the_assignments_tab_only_where_the_exchange_is(tmp_path, has_exchange):
+    """On the course machine: no formgrader, no Create Assignment. On a laptop (no exchange): Assignments,
+    Courses and the menu that holds them are off too, as nbgrader could only show its error there."""
+    exchange = tmp_path / "exchange"
+    if has_exchange:
+        exchange.mkdir()
+    settings = student_setup.CourseSettings("pytorch-course", str(exchange), "Asia/Seoul")
+    (tmp_path / "nbgrader_config.py").write_text(student_setup.nbgrader_config_text(settings))
+    server = student_server_config(tmp_path)
+    assert server.root_dir == str(tmp_path)
+    extensions = server.jpserver_extensions
+    assert extensions["nbgrader.server_extensions.formgrader"] is False
+    assert extensions["nbgrader.server_extensions.validate_assignment"] is True
+    assert extensions["nbgrader.server_extensions.assignment_list"] is has_exchange
+    assert extensions["nbgrader.server_extensions.course_list"] is has_exchange
+    page_config = server.tornado_settings["page_config_hook"](None, {"disabledExtensions": ["some:plugin"]})
+    exchange_plugins = {"@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:menu"}
+    assert set(page_config["disabledExtensions"]) == (
+        {"some:plugin", "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"}
+        | (set() if has_exchange else exchange_plugins))
+
+
+def test_the_plugins_the_student_server_turns_off_are_nbgraders():
+    """Each plugin id is one nbgrader's installed lab extension names (a renamed plugin would stay on)."""
+    static = Path(sys.prefix) / "share/jupyter/labextensions/@jupyter/nbgrader/static"
+    registered = set(re.findall(r'"(@jupyter/nbgrader:[\w-]+)"', "".join(
+        path.read_text(errors="replace") for path in static.glob("*.js"))))
+    assert "@jupyter/nbgrader:validate-assignment" in registered, registered
+    turned_off = set(re.findall(r'"(@jupyter/nbgrader:[\w-]+)"', (ROOT / "student" / SERVER_CONFIG).read_text()))
+    assert len(turned_off) == 5 and turned_off <= registered, turned_off - registered
