@@ -1,6 +1,7 @@
 """The student's side: the course folder a student works in, and the JupyterLab they start there.
 
-    python tools/student_setup.py lab --home DIR [--student ID] [ASSIGNMENT] [-- JUPYTER ARGS]   (make student-lab)
+    python tools/student_setup.py lab ASSIGNMENT --home DIR [--student ID] [JUPYTER ARGS]   (make student-lab)
+    python tools/student_setup.py folder ASSIGNMENT --home DIR [--student ID]              (the folder only)
 
 A student's course folder, `<course_id>/` (the unzipped bundle, or `<HOME>/<course_id>/` made here):
 
