@@ -15,10 +15,18 @@ grader found:
   autograded/ and the gradebook's timestamp equal to submitted/'s timestamp.txt): the handed-in
   notebook is copied to submitted/, as nbgrader's own zip_collect does, unless it lies there
   already, and its timestamp.txt, if any, is the submission's timestamp.
+- Lateness (results' extra_data.lateness, lateness.py): the class's deadline is the assignment's
+  `duedate` (UTC, as nbgrader stores it), the student's extension `SubmittedAssignment.extension`,
+  the timestamp the one lateness.py read (in the course's zone: nbgrader's parse_utc reads a "KST"
+  timestamp as UTC) and the penalty `SubmittedNotebook.late_submission_penalty`, as nbgrader's
+  AssignLatePenalties records it; formgrader and `autograder export` subtract it.
 """
 import json
 import os
+import shutil
 import warnings
+from datetime import timezone
+from pathlib import Path
 
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from sqlalchemy.orm import joinedload
@@ -27,6 +35,7 @@ from sqlalchemy.exc import SAWarning
 from . import course, results as R
 from .assignment import Assignment
 from .files import write_atomic
+from .lateness import TIMESTAMP_FILE, Lateness
 from .load import InvalidSubmission
 
 
@@ -47,10 +56,14 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
     """`handed_in`: the submission (submissions.Submission) the results are of, to copy to submitted/."""
     student = results["extra_data"]["student_id"]
     a_id, nb_id = assignment.assignment_id, assignment.notebook_id
+    late = _lateness(results)
     if handed_in is not None:
-        _hand_in(coursedir, a_id, nb_id, student, handed_in)
-    folder = coursedir.format_path(coursedir.submitted_directory, student, a_id)
-    timestamp = coursedir.get_existing_timestamp(folder)  # nbgrader collect's timestamp.txt, as autograde reads it
+        _hand_in(coursedir, a_id, nb_id, student, handed_in, stamped=late is not None)
+    if late is not None:
+        timestamp = _utc(late.submitted)
+    else:
+        folder = coursedir.format_path(coursedir.submitted_directory, student, a_id)
+        timestamp = coursedir.get_existing_timestamp(folder)  # nbgrader collect's timestamp.txt, as autograde reads it
     gb.update_or_create_student(student)
     with warnings.catch_warnings():  # nbgrader's own autograde triggers the same SQLAlchemy notices
         warnings.simplefilter("ignore", SAWarning)
@@ -79,6 +92,8 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
             unanswered = test is None or R.outcome_of(test) in (R.FAILED, R.MISSING)
             comments[spec.grade_id].auto_comment = (
                 "No response." if unanswered else None)
+    if late is not None:
+        _record_lateness(submission, notebook_row, late)
     gb.db.commit()
     target = course.notebook_path(coursedir, coursedir.autograded_directory, a_id, nb_id, student)
     target.parent.mkdir(parents=True, exist_ok=True)  # formgrader lists a student as autograded by this folder
@@ -89,9 +104,29 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
         os.remove(target)  # a stale graded notebook from an earlier run no longer applies
 
 
-def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in) -> None:
+def _lateness(results: dict) -> Lateness | None:
+    data = results["extra_data"].get("lateness")
+    return None if data is None else Lateness.from_dict(data)
+
+
+def _utc(moment):
+    """nbgrader's form of a time: naive, in UTC."""
+    return None if moment is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _record_lateness(submission, notebook_row, late: Lateness) -> None:
+    """As nbgrader's AssignLatePenalties leaves them: the deadline, the extension and the penalty (None when on time)."""
+    if late.course_deadline is not None:
+        submission.assignment.duedate = _utc(late.course_deadline)
+    extension = late.deadline - late.course_deadline if late.extended and late.course_deadline else None
+    submission.extension = extension
+    notebook_row.late_submission_penalty = late.penalty if late.late and late.penalty > 0 else None
+
+
+def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in, stamped: bool = False) -> None:
     """submitted/<student>/<assignment>/<notebook>.ipynb: the notebook as handed in (its folder alone
-    when it can't be read), unless the run read it from the course's submitted/ folder itself."""
+    when it can't be read), unless the run read it from the course's submitted/ folder itself; with
+    its timestamp.txt when `stamped` (the results' lateness was read from it)."""
     submitted = os.path.realpath(coursedir.format_path(coursedir.submitted_directory, ".", "."))
     if os.path.realpath(handed_in.path).startswith(submitted + os.sep):
         return
@@ -104,3 +139,6 @@ def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in) -> None:
         return
     if not target.is_file() or target.read_bytes() != data:
         write_atomic(target, data)
+    stamp = Path(handed_in.path).parent / TIMESTAMP_FILE
+    if stamped and handed_in.member is None and stamp.is_file():  # formgrader compares it with the gradebook's timestamp
+        shutil.copyfile(stamp, target.parent / TIMESTAMP_FILE)
