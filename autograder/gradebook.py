@@ -18,17 +18,18 @@ grader found:
 - Lateness (results' extra_data.lateness, lateness.py): the class's deadline is the assignment's
   `duedate` (UTC, as nbgrader stores it), the student's extension `SubmittedAssignment.extension`,
   the timestamp the one lateness.py read (in the course's zone: nbgrader's parse_utc reads a "KST"
-  timestamp as UTC) and the penalty `SubmittedNotebook.late_submission_penalty`, as nbgrader's
+  timestamp as UTC, so submitted/'s timestamp.txt is rewritten, same instant, where nbgrader would
+  misread it) and the penalty `SubmittedNotebook.late_submission_penalty`, as nbgrader's
   AssignLatePenalties records it; formgrader and `autograder export` subtract it.
 """
 import json
 import os
-import shutil
 import warnings
 from datetime import timezone
 from pathlib import Path
 
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
+from nbgrader.utils import parse_utc
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import SAWarning
 
@@ -58,11 +59,12 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
     a_id, nb_id = assignment.assignment_id, assignment.notebook_id
     late = _lateness(results)
     if handed_in is not None:
-        _hand_in(coursedir, a_id, nb_id, student, handed_in, stamped=late is not None)
+        _hand_in(coursedir, a_id, nb_id, student, handed_in)
+    folder = coursedir.format_path(coursedir.submitted_directory, student, a_id)
     if late is not None:
         timestamp = _utc(late.submitted)
+        _agree_on_timestamp(Path(folder), timestamp)
     else:
-        folder = coursedir.format_path(coursedir.submitted_directory, student, a_id)
         timestamp = coursedir.get_existing_timestamp(folder)  # nbgrader collect's timestamp.txt, as autograde reads it
     gb.update_or_create_student(student)
     with warnings.catch_warnings():  # nbgrader's own autograde triggers the same SQLAlchemy notices
@@ -123,10 +125,23 @@ def _record_lateness(submission, notebook_row, late: Lateness) -> None:
     notebook_row.late_submission_penalty = late.penalty if late.late and late.penalty > 0 else None
 
 
-def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in, stamped: bool = False) -> None:
+def _agree_on_timestamp(folder: Path, timestamp) -> None:
+    """submitted/'s timestamp.txt must read, by nbgrader's parse_utc, as the gradebook's timestamp, or
+    formgrader lists the student as not autograded: one that is missing or misread (a "KST" one, read
+    as UTC) is written again, the same instant in UTC."""
+    path = folder / TIMESTAMP_FILE
+    try:
+        theirs = parse_utc(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError, OverflowError):
+        theirs = None
+    if theirs != timestamp:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, timestamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+
+
+def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in) -> None:
     """submitted/<student>/<assignment>/<notebook>.ipynb: the notebook as handed in (its folder alone
-    when it can't be read), unless the run read it from the course's submitted/ folder itself; with
-    its timestamp.txt when `stamped` (the results' lateness was read from it)."""
+    when it can't be read), unless the run read it from the course's submitted/ folder itself."""
     submitted = os.path.realpath(coursedir.format_path(coursedir.submitted_directory, ".", "."))
     if os.path.realpath(handed_in.path).startswith(submitted + os.sep):
         return
@@ -139,6 +154,3 @@ def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in, stamped:
         return
     if not target.is_file() or target.read_bytes() != data:
         write_atomic(target, data)
-    stamp = Path(handed_in.path).parent / TIMESTAMP_FILE
-    if stamped and handed_in.member is None and stamp.is_file():  # formgrader compares it with the gradebook's timestamp
-        shutil.copyfile(stamp, target.parent / TIMESTAMP_FILE)
