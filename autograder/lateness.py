@@ -25,6 +25,7 @@ from .course import CONFIG_FILE, read_config
 
 EXTENSIONS_FILE = "extensions.csv"
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader collect's, beside the notebook
+MAX_TIMESTAMP_CHARS = 200  # more is not a timestamp
 _OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$")
 _HOURS = re.compile(r"^\+?(\d+(?:\.\d+)?)\s*h$", re.IGNORECASE)
 _UTC_NAMES = {"UTC", "GMT", "Z"}
@@ -250,7 +251,8 @@ def submission_time(folder, zone) -> datetime | None:
     """The time in `folder`/timestamp.txt, or None without one; ValueError naming the file when unreadable."""
     path = Path(folder) / TIMESTAMP_FILE
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read(MAX_TIMESTAMP_CHARS).strip()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:
@@ -268,7 +270,7 @@ def of_submission(coursedir, assignment_id: str, sub, score: float) -> Lateness 
     (<student>/<assignment>/) holds a timestamp.txt; None for any other (as before deadlines existed).
     An unreadable timestamp.txt is told on stderr and counts as none: it never stops the run."""
     folder = Path(sub.path).parent
-    if sub.member is not None or folder.name != assignment_id:
+    if sub.member is not None or folder.name != assignment_id or not (folder / TIMESTAMP_FILE).exists():
         return None
     try:
         submitted = submission_time(folder, course_timezone(coursedir.root))
