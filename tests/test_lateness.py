@@ -3,6 +3,7 @@ timestamps as real `nbgrader submit` writes them, nbgrader's late-submission plu
 `export`'s totals and the Korean feedback page of a `grade --record` run."""
 import csv
 import json
+import re
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -298,6 +299,7 @@ def test_the_korean_feedback_page_states_time_deadline_and_penalty(recorded):
     assert "마감 전에 냈어." in chul and "깎였어" not in chul
     assert "마감 전에 냈어." in (out / "ana" / "feedback.html").read_text()
     assert "제출 시각" not in (out / "dan" / "feedback.html").read_text()
+    assert re.search(r"<td>늦게 낸 제출물 \(제출 시각이 있는 것 중\)</td><td>1</td>", (out / "report.html").read_text())
 
 
 def test_the_gradebook_holds_nbgraders_duedate_extension_timestamp_and_penalty(recorded):

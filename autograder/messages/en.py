@@ -246,5 +246,6 @@ TEXTS = {
     "late_days": "{count} d",
     "late_hours": "{count} h",
     "late_minutes": "{count} min",
+    "report_row_late": "late (of the submissions with a timestamp)",
     "late_seconds": "{count} s",
 }

@@ -235,5 +235,6 @@ TEXTS = {
     "late_days": "{count}일",
     "late_hours": "{count}시간",
     "late_minutes": "{count}분",
+    "report_row_late": "늦게 낸 제출물 (제출 시각이 있는 것 중)",
     "late_seconds": "{count}초",
 }
