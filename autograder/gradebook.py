@@ -117,7 +117,8 @@ def _utc(moment):
 
 
 def _record_lateness(submission, notebook_row, late: Lateness) -> None:
-    """As nbgrader's AssignLatePenalties leaves them: the deadline, the extension and the penalty (None when on time)."""
+    """As nbgrader's AssignLatePenalties leaves them: the deadline, the extension and the penalty
+    (None when on time)."""
     if late.course_deadline is not None:
         submission.assignment.duedate = _utc(late.course_deadline)
     extension = late.deadline - late.course_deadline if late.extended and late.course_deadline else None

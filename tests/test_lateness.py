@@ -207,13 +207,14 @@ def test_a_timestamp_beside_a_notebook_outside_nbgraders_layout_or_unreadable_is
     layout.mkdir(parents=True)
     (layout / "lesson08.ipynb").write_text("{}")
     (layout / "timestamp.txt").write_text("2026-12-15 00:30:00.000000 KST")
-    found = lateness.of_submission(plain, "lesson08", Submission("ana", "x", str(layout / "lesson08.ipynb")), 4.0)
+    collected = Submission("ana", "x", str(layout / "lesson08.ipynb"))
+    found = lateness.of_submission(plain, "lesson08", collected, 4.0)
     assert found.seconds_late == 31 * 60
     flat = Submission("ana", "x", str(tmp_path / "ana.ipynb"))  # a flat folder's timestamp.txt is no one's
     (tmp_path / "timestamp.txt").write_text("2026-12-15 00:30:00")
     assert lateness.of_submission(plain, "lesson08", flat, 4.0) is None
     (layout / "timestamp.txt").write_text("soon")
-    assert lateness.of_submission(plain, "lesson08", Submission("ana", "x", str(layout / "lesson08.ipynb")), 4.0) is None
+    assert lateness.of_submission(plain, "lesson08", collected, 4.0) is None
     assert f"{layout / 'timestamp.txt'}: not a timestamp: 'soon'" in capsys.readouterr().err
 
 
