@@ -59,7 +59,7 @@ def test_the_bundle_is_the_course_folder_and_holds_nothing_secret(bundle):
 
 def test_the_bundle_carries_the_student_config_made_from_the_course_config(bundle, tmp_path):
     """No instructor tools (the server config is the student's), and nbgrader names the course's id,
-    exchange and time zone, read from the course's nbgrader_config.py."""
+    exchange, time zone and timestamp format, read from the course's nbgrader_config.py."""
     assert bundle["jupyter_server_config.py"] == (ROOT / "student" / "jupyter_server_config.py").read_bytes()
     server = bundle["jupyter_server_config.py"].decode()
     assert '"nbgrader.server_extensions.formgrader": False' in server
@@ -69,7 +69,8 @@ def test_the_bundle_carries_the_student_config_made_from_the_course_config(bundl
     course = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert student.CourseDirectory.course_id == course.CourseDirectory.course_id == "pytorch-course"
     assert student.Exchange.root == course.Exchange.root
-    assert student.Exchange.get("timezone") == course.Exchange.get("timezone")
+    assert student.Exchange.timezone == course.Exchange.timezone == "Asia/Seoul"
+    assert student.Exchange.timestamp_format == course.Exchange.timestamp_format
     assert "CourseDirectory.root" not in bundle["nbgrader_config.py"].decode()  # the student's root is the server's
 
 

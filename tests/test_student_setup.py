@@ -4,12 +4,14 @@ in the course's time zone, and the fetched assignment lands where the bundle put
 student shares this account, so their id is written into their config, as `make student-lab` does.)"""
 import os
 import re
+from datetime import datetime, timedelta, timezone
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from nbgrader.utils import parse_utc
 from traitlets.config.loader import PyFileConfigLoader
 
 import course
@@ -25,16 +27,12 @@ COURSE_FILES = ("SUPPORT.md", "requirements.txt", f"notebooks/{ASSIGNMENT}.ipynb
 
 @pytest.fixture(scope="module")
 def seoul_course(nbgrader_release, tmp_path_factory):
-    """The course, released into its own exchange, its time zone Asia/Seoul (set here unless the course's
-    nbgrader_config.py already sets one)."""
+    """The course (its nbgrader_config.py as committed: Asia/Seoul), released into its own exchange."""
     root = tmp_path_factory.mktemp("seoul") / "course"
     shutil.copytree(nbgrader_release, root)
     for name in COURSE_FILES:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, root / name)
-    config = root / "nbgrader_config.py"
-    if "c.Exchange.timezone" not in config.read_text():
-        config.write_text(config.read_text() + 'c.Exchange.timezone = "Asia/Seoul"\n')
     course.nbgrader(root, "release_assignment", ASSIGNMENT)
     return root
 
@@ -49,11 +47,14 @@ def as_student(folder, home, *args):
 
 def test_the_student_config_is_the_course_config_for_a_student(seoul_course, tmp_path):
     settings = student_setup.course_settings(seoul_course)
-    assert settings == student_setup.CourseSettings("pytorch-course", str(seoul_course / "exchange"), "Asia/Seoul")
+    course_config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config().Exchange
+    assert settings == student_setup.CourseSettings("pytorch-course", str(seoul_course / "exchange"), "Asia/Seoul",
+                                                    course_config.timestamp_format)
     folder = student_setup.make_folder(tmp_path / STUDENT, seoul_course, ASSIGNMENT)
     text = (folder / "nbgrader_config.py").read_text()
     assert f"c.Exchange.root = {str(seoul_course / 'exchange')!r}" in text
     assert "c.Exchange.timezone = 'Asia/Seoul'" in text and "c.CourseDirectory.course_id = 'pytorch-course'" in text
+    assert f"c.Exchange.timestamp_format = {course_config.timestamp_format!r}" in text
     assert "student_id" not in text  # a real student's id is their account's
     no_course_id = tmp_path / "other"
     no_course_id.mkdir()
@@ -72,11 +73,15 @@ def test_a_student_fetches_into_the_bundles_place_and_submits_in_seoul_time(seou
     fetched = folder / student_setup.assignment_path(ASSIGNMENT)  # where the bundle ships its copy
     assert fetched.read_bytes() == (seoul_course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
 
+    course_config = PyFileConfigLoader("nbgrader_config.py", path=str(seoul_course)).load_config().Exchange
     as_student(folder, home, "submit", ASSIGNMENT)
     inbound = list((seoul_course / "exchange" / "pytorch-course" / "inbound").glob(f"{STUDENT}+{ASSIGNMENT}+*"))
     assert len(inbound) == 1, inbound
     assert (inbound[0] / f"{ASSIGNMENT}.ipynb").read_bytes() == fetched.read_bytes()
-    assert (inbound[0] / "timestamp.txt").read_text().strip().endswith("KST")  # Asia/Seoul, not UTC
+    # Stamped in the course's zone and format, so nbgrader (and the grader) read the true instant, not 9 h off.
+    stamped = parse_utc((inbound[0] / "timestamp.txt").read_text().strip())
+    assert abs(stamped - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=5), stamped
+    assert (inbound[0] / "timestamp.txt").read_text().strip().endswith(course_config.timestamp_format.split()[-1])
     cache = home / ".local/share/jupyter/nbgrader_cache/pytorch-course"  # the student's HOME, no one else's
     assert len(list(cache.glob(f"{STUDENT}+{ASSIGNMENT}+*"))) == 1
 

@@ -8,7 +8,8 @@ A student's course folder, `<course_id>/` (the unzipped bundle, or `<HOME>/<cour
     README.md, SUPPORT.md, requirements.txt   how to start (Korean), where to report a problem, the pins
     jupyter_server_config.py                  student/jupyter_server_config.py: the folder is the root,
                                               no instructor tools
-    nbgrader_config.py                        course id, exchange root and time zone, from the course's config
+    nbgrader_config.py                        course id, exchange root, time zone and timestamp format, from
+                                              the course's config
     notebooks/<a>.ipynb (+ <a>_more.ipynb)    the lecture
     <a>/<a>.ipynb                             the assignment: the bundle ships it here, which is where the
                                               Assignments tab's Fetch puts it (so there is only ever one copy)
@@ -50,6 +51,7 @@ class CourseSettings:
     course_id: str
     exchange_root: str
     timezone: str | None  # c.Exchange.timezone; nbgrader's default (UTC) when unset
+    timestamp_format: str | None = None  # c.Exchange.timestamp_format: how submit stamps a submission
 
 
 def course_settings(root: str | Path) -> CourseSettings:
@@ -61,7 +63,7 @@ def course_settings(root: str | Path) -> CourseSettings:
                          "needs it to find the course in the exchange")
     exchange = Path(config.Exchange.get("root") or NBGRADER_DEFAULT_EXCHANGE)
     return CourseSettings(course_id, str(exchange if exchange.is_absolute() else root / exchange),
-                          config.Exchange.get("timezone"))
+                          config.Exchange.get("timezone"), config.Exchange.get("timestamp_format"))
 
 
 def nbgrader_config_text(settings: CourseSettings, student_id: str | None = None) -> str:
@@ -75,6 +77,8 @@ def nbgrader_config_text(settings: CourseSettings, student_id: str | None = None
     ]
     if settings.timezone:
         lines.append(f"c.Exchange.timezone = {settings.timezone!r}  # submission times, read against deadlines")
+    if settings.timestamp_format:
+        lines.append(f"c.Exchange.timestamp_format = {settings.timestamp_format!r}")
     if student_id:
         lines.append(f"c.CourseDirectory.student_id = {student_id!r}  # a trial student on the instructor's account")
     return "\n".join(lines) + "\n"
