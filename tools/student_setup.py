@@ -79,6 +79,10 @@ def nbgrader_config_text(settings: CourseSettings, student_id: str | None = None
         lines.append(f"c.Exchange.timezone = {settings.timezone!r}  # submission times, read against deadlines")
     if settings.timestamp_format:
         lines.append(f"c.Exchange.timestamp_format = {settings.timestamp_format!r}")
+        zone_name = settings.timestamp_format.split()[-1]
+        if zone_name.isalpha():  # an IANA name nbgrader reads and dateutil, checking the format, warns about
+            lines[2:2] = ["import warnings", ""]
+            lines.append(f'warnings.filterwarnings("ignore", message="tzname {zone_name} identified")')
     if student_id:
         lines.append(f"c.CourseDirectory.student_id = {student_id!r}  # a trial student on the instructor's account")
     return "\n".join(lines) + "\n"
