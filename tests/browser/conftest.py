@@ -1,8 +1,10 @@
 """Browser tests: a real JupyterLab server on a scratch copy of the course, driven by Chromium.
 
-One JupyterLab per test session, started the way `make lab` starts it (the repository's
-jupyter_server_config.py), but in a temporary copy of the course so that nothing the tests
-do (saving notebooks, grading, exporting) ever lands in the repository. Debian's Chromium
+One instructor's JupyterLab per test session (lab_server, with `page`), started the way `make lab`
+starts it (the repository's jupyter_server_config.py), but in a temporary copy of the course so that
+nothing the tests do (saving notebooks, grading, exporting) ever lands in the repository; and, for
+the tests that need one, one student's (student_lab, with `student_page`): the student setup of
+tools/student_setup.py with its own HOME, on the same course copy and its exchange. Debian's Chromium
 (/usr/bin/chromium, installed by tools/browser_setup.sh) runs headless through Playwright.
 Every step leaves a screenshot in test-artifacts/browser/.
 """
@@ -50,8 +52,9 @@ def artifacts():
 
 @pytest.fixture(scope="session")
 def course_copy(tmp_path_factory, nbgrader_release):
-    """A scratch copy of the course: source, config, gradebook from nbgrader, and the
-    committed student release (what students actually get), in place of the regenerated one."""
+    """A scratch copy of the course: source, config, gradebook from nbgrader, the committed student
+    release (what students actually get) in place of the regenerated one, and the student-facing files
+    a student's folder is made of (STUDENT_FACING)."""
     root = tmp_path_factory.mktemp("course") / "course"
     shutil.copytree(nbgrader_release, root)  # the session's generate_assignment: gradebook.db
     shutil.copy(course.ROOT / "jupyter_server_config.py", root)
