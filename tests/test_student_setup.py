@@ -4,10 +4,10 @@ in the course's time zone, and the fetched assignment lands where the bundle put
 student shares this account, so their id is written into their config, as `make student-lab` does.)"""
 import os
 import re
-from datetime import datetime, timedelta, timezone
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
