@@ -11,7 +11,7 @@ WHEELHOUSE ?= wheelhouse
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test test-gpu bench release exchange serve lab student-bundle wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
+.PHONY: install demo test test-gpu bench release exchange serve lab student-bundle student-lab wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
 
 # The course's package and its two kernels, in a venv that has everything else.
 define install_course
@@ -53,6 +53,7 @@ serve: $(VENV)/.installed exchange
 ## release: regenerate release/ from source/ with nbgrader (commit the result), and release it into the
 ##   course's nbgrader exchange (exchange/, nbgrader_config.py), so formgrader shows it as released
 release: $(VENV)/.installed exchange
+	$(PY) tools/support_link.py sync $(ASSIGNMENT)
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
 	$(BIN)/nbgrader release_assignment $(ASSIGNMENT) --force --log-level=WARN
 	@echo "release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb generated from source/$(ASSIGNMENT)/ and released into exchange/"
@@ -75,9 +76,17 @@ test-gpu: $(VENV)/.installed
 	tools/sandbox_setup.sh --optional
 	$(PY) tools/gpu_check.py
 
-## student-bundle: dist/$(ASSIGNMENT)-student.zip, what students get: the release and the lecture, no source/ or samples/
-student-bundle:
-	$(PYTHON) tools/student_bundle.py $(ASSIGNMENT)
+## student-bundle: dist/$(ASSIGNMENT)-student.zip, what students get: their course folder with the release, the
+##   lecture and the student's Jupyter and nbgrader config (tools/student_setup.py); no source/ or samples/
+student-bundle: $(VENV)/.installed
+	$(PY) tools/student_bundle.py $(ASSIGNMENT)
+
+## student-lab: a student's JupyterLab on this machine, to try the student's side: HOME=STUDENT_HOME, user
+##   STUDENT, in STUDENT_HOME/<course_id>/ (no formgrader, no Create Assignment; Assignments from exchange/)
+STUDENT_HOME ?= /tmp/student-home
+STUDENT ?= student1
+student-lab: $(VENV)/.installed
+	$(PY) tools/student_setup.py lab $(ASSIGNMENT) --home $(STUDENT_HOME) --student $(STUDENT)
 
 ## wheelhouse: every wheel an offline GPU node needs but torch and numpy, for PYTHON_VERSION (default 3.12)
 wheelhouse: $(VENV)/.installed

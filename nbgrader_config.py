@@ -1,5 +1,6 @@
 """nbgrader settings for the course: only what differs from nbgrader's defaults."""
 import os
+import warnings
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
@@ -10,6 +11,28 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # `make lab`'s Assignment List offers it (nbgrader makes the folder writable by every user of the
 # machine, as an exchange must be). On a JupyterHub with a shared exchange, name that one.
 c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+
+# Time: the course's zone (nbgrader's own setting; nbgrader submit stamps submissions in it). nbgrader's
+# default format ends "%Z", "KST", which nbgrader reads as UTC (9 h off); an offset ("+0900") breaks the
+# exchange's folder names (student+assignment+time). "ROK" is Asia/Seoul's IANA name with neither "/" nor
+# "+": nbgrader reads it right (dateutil warns that its parser alone can't, when nbgrader checks the format).
+c.Exchange.timezone = "Asia/Seoul"
+c.Exchange.timestamp_format = "%Y-%m-%d %H:%M:%S.%f ROK"
+warnings.filterwarnings("ignore", message="tzname ROK identified")
+c.NbGraderAPI.timezone = "Asia/Seoul"  # formgrader shows times in it
+# Deadlines, read in the course's zone (a section nbgrader ignores; a recording run writes them into the
+# gradebook as nbgrader's duedate). Per-student extensions: extensions.csv. Late policy: nbgrader's plugin.
+c.CourseSchedule.deadlines = {"lesson08": "2026-12-14 23:59"}
+# No points off for lateness: the page and formgrader show how late; the latest submission counts, so a
+# penalty would also hit a student who improves an on-time answer after the deadline. "zero" or your own
+# c.AssignLatePenalties.plugin_class (nbgrader's late-submission plugin) to change it.
+c.LateSubmissionPlugin.penalty_method = "none"
+
+# Where students report a problem (a section nbgrader ignores): SUPPORT.md, the lecture and the
+# assignment link here. `make release` writes it into them (tools/support_link.py; a test fails when they
+# differ). An https:// page (the LMS's Q&A board, an issue tracker) or a mailto: address. Set your own:
+# this example address is a placeholder, and `make release` and `make student-bundle` say so.
+c.CourseSupport.url = "https://example.org/pytorch-course/support"
 
 # The autograder's feedback pages (feedback.html) are in Korean: "ko" or "en". nbgrader ignores this section.
 c.CourseFeedback.language = "ko"

@@ -11,7 +11,8 @@ One submission travels, in grade.grade_submission:
 Below execute: engine/ makes the kernels (fresh from the kernelspec, or forked from a warm
 parent) and sandbox.py confines the student's. Around grade_submission: batch.py is the driver
 and the single writer (submissions.py finds the files, gradebook.py records each result,
-merge.py folds a later GPU run in, files.py writes atomically); executors/ runs the jobs.
+merge.py folds a later GPU run in, files.py writes atomically, lateness.py says how late a
+submission is and what it costs); executors/ runs the jobs.
 service.py (`python -m autograder serve`) grades each submission as it arrives in nbgrader's
 exchange (watch.py, exchange.py), records it as the batch does, releases its feedback through the
 exchange, and keeps a durable ledger (ledger.py) so that a restart repeats and loses nothing.

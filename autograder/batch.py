@@ -19,7 +19,7 @@ from pathlib import Path
 
 from collections.abc import Callable
 
-from . import assignment as assignment_module, course, gradebook, results as R
+from . import assignment as assignment_module, course, gradebook, lateness, results as R
 from .files import GRADEBOOK_LOCK, append_log, gradebook_busy_message, remove_partials, write_atomic
 from .engine import EngineError
 from .engine.kernelspec import grader_kernel
@@ -92,6 +92,7 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
         remove_partials(out)
         try:
             language = course.feedback_language(coursedir.root)
+            lateness.check_course(coursedir.root)
         except ValueError as error:
             raise BatchError(str(error)) from None
         # The class is found before the workers' kernels start: a small class starts no more warm
@@ -162,6 +163,9 @@ class Recorder:
         self._write(job.sub, result, graded.notebook)
 
     def _write(self, sub, result: R.Result, notebook, reused: bool = False) -> None:
+        late = lateness.of_submission(self.run.coursedir, self.run.assignment.assignment_id, sub, result.score)
+        if late is not None and result.extra.get("lateness") != late.to_dict():  # new, or a deadline changed
+            result.extra["lateness"], reused = late.to_dict(), False
         student_id, results = sub.student_id, result.to_dict()
         before = _record(self.gb, self.run, sub, results, notebook, reused)
         if before is not None and results["score"] < before:

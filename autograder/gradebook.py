@@ -15,18 +15,28 @@ grader found:
   autograded/ and the gradebook's timestamp equal to submitted/'s timestamp.txt): the handed-in
   notebook is copied to submitted/, as nbgrader's own zip_collect does, unless it lies there
   already, and its timestamp.txt, if any, is the submission's timestamp.
+- Lateness (results' extra_data.lateness, lateness.py): the class's deadline is the assignment's
+  `duedate` (UTC, as nbgrader stores it), the student's extension `SubmittedAssignment.extension`,
+  the timestamp the one lateness.py read (in the course's zone: nbgrader's parse_utc reads a "KST"
+  timestamp as UTC, so submitted/'s timestamp.txt is rewritten, same instant, where nbgrader would
+  misread it) and the penalty `SubmittedNotebook.late_submission_penalty`, as nbgrader's
+  AssignLatePenalties records it; formgrader and `autograder export` subtract it.
 """
 import json
 import os
 import warnings
+from datetime import timezone
+from pathlib import Path
 
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
+from nbgrader.utils import parse_utc
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import SAWarning
 
 from . import course, results as R
 from .assignment import Assignment
 from .files import write_atomic
+from .lateness import TIMESTAMP_FILE, Lateness
 from .load import InvalidSubmission
 
 
@@ -47,10 +57,15 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
     """`handed_in`: the submission (submissions.Submission) the results are of, to copy to submitted/."""
     student = results["extra_data"]["student_id"]
     a_id, nb_id = assignment.assignment_id, assignment.notebook_id
+    late = _lateness(results)
     if handed_in is not None:
         _hand_in(coursedir, a_id, nb_id, student, handed_in)
     folder = coursedir.format_path(coursedir.submitted_directory, student, a_id)
-    timestamp = coursedir.get_existing_timestamp(folder)  # nbgrader collect's timestamp.txt, as autograde reads it
+    if late is not None:
+        timestamp = _utc(late.submitted)
+        _agree_on_timestamp(Path(folder), timestamp)
+    else:
+        timestamp = coursedir.get_existing_timestamp(folder)  # nbgrader collect's timestamp.txt, as autograde reads it
     gb.update_or_create_student(student)
     with warnings.catch_warnings():  # nbgrader's own autograde triggers the same SQLAlchemy notices
         warnings.simplefilter("ignore", SAWarning)
@@ -79,6 +94,8 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
             unanswered = test is None or R.outcome_of(test) in (R.FAILED, R.MISSING)
             comments[spec.grade_id].auto_comment = (
                 "No response." if unanswered else None)
+    if late is not None:
+        _record_lateness(submission, notebook_row, late)
     gb.db.commit()
     target = course.notebook_path(coursedir, coursedir.autograded_directory, a_id, nb_id, student)
     target.parent.mkdir(parents=True, exist_ok=True)  # formgrader lists a student as autograded by this folder
@@ -87,6 +104,40 @@ def record(gb: Gradebook, coursedir, assignment: Assignment, results: dict, note
         # writer (deep copy, split lines, indent) costs a quarter of a submission's driver time
     elif results["extra_data"]["status"] in (R.INVALID, R.GRADER_ERROR) and target.exists():
         os.remove(target)  # a stale graded notebook from an earlier run no longer applies
+
+
+def _lateness(results: dict) -> Lateness | None:
+    data = results["extra_data"].get("lateness")
+    return None if data is None else Lateness.from_dict(data)
+
+
+def _utc(moment):
+    """nbgrader's form of a time: naive, in UTC."""
+    return None if moment is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _record_lateness(submission, notebook_row, late: Lateness) -> None:
+    """As nbgrader's AssignLatePenalties leaves them: the deadline, the extension and the penalty
+    (None when on time)."""
+    if late.course_deadline is not None:
+        submission.assignment.duedate = _utc(late.course_deadline)
+    extension = late.deadline - late.course_deadline if late.extended and late.course_deadline else None
+    submission.extension = extension
+    notebook_row.late_submission_penalty = late.penalty if late.late and late.penalty > 0 else None
+
+
+def _agree_on_timestamp(folder: Path, timestamp) -> None:
+    """submitted/'s timestamp.txt must read, by nbgrader's parse_utc, as the gradebook's timestamp, or
+    formgrader lists the student as not autograded: one that is missing or misread (a "KST" one, read
+    as UTC) is written again, the same instant in UTC."""
+    path = folder / TIMESTAMP_FILE
+    try:
+        theirs = parse_utc(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError, OverflowError):
+        theirs = None
+    if theirs != timestamp:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, timestamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
 
 def _hand_in(coursedir, a_id: str, nb_id: str, student: str, handed_in) -> None:

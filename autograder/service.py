@@ -34,6 +34,7 @@ from .executors.local import LocalRunner
 from .files import LOG_FILE, append_log, write_atomic
 from .gradebook import open_gradebook
 from .grade import not_readable
+from .lateness import LatenessError, check_course, course_timezone
 from .ledger import GRADED, RELEASED, SEEN, Ledger, next_feedback
 from .limits import Limits
 from .messages import say
@@ -70,9 +71,10 @@ def serve(course_root, assignment_id: str, *, pages, limits: Limits | None = Non
         raise ServiceError(f"no inbound folder {exchange.inbound} in nbgrader's exchange (c.Exchange.root in "
                            f"{course.CONFIG_FILE}): create the exchange with `make exchange`")
     try:
-        zone = T.time_zone(config)
-    except ValueError as error:
-        raise ServiceError(f"{course.CONFIG_FILE}: {error}") from None
+        check_course(coursedir.root)  # the zone and the deadlines, as a grading run checks them
+        zone = course_timezone(coursedir.root)
+    except LatenessError as error:
+        raise ServiceError(str(error)) from None
     feedback_limit = _feedback_limit(config)
     if feedback_limit and pages.notice is None:
         raise ServiceError("a feedback limit needs the pages' `notice` (views.PAGES has it)")

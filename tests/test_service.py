@@ -42,7 +42,7 @@ def course(tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("service-course"))
     shutil.copytree(ROOT / "release", root / "release")
     with open(root / "nbgrader_config.py", "a") as config:
-        config.write(f'\nc.Exchange.timezone = "Asia/Seoul"\nc.CourseService.feedback_limit = {LIMIT}\n')
+        config.write(f'\nc.CourseService.feedback_limit = {LIMIT}\n')  # the course's zone: Asia/Seoul
     made = run_autograder_module("autograder.exchange", root)
     assert made.returncode == 0, made.stderr
     release(root)
@@ -258,6 +258,8 @@ def test_a_forged_early_timestamp_does_not_make_a_submission_early(course, once_
     assert started - 60 < trusted <= time.time()  # the service's time, not the year-early claim
     written = (course / "submitted" / "dana" / ASSIGNMENT / "timestamp.txt").read_text()
     assert abs(datetime.fromisoformat(written).timestamp() - trusted) < 1e-3
+    lateness = results(course, "dana")["extra_data"]["lateness"]  # what the page and the late policy use
+    assert abs(datetime.fromisoformat(lateness["submitted"]).timestamp() - trusted) < 1e-3
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
         recorded = gb.find_submission(ASSIGNMENT, "dana").timestamp
     assert abs((recorded if recorded.tzinfo else recorded.replace(tzinfo=timezone.utc)).timestamp() - trusted) < 1

@@ -235,6 +235,19 @@ TEXTS = {
     "report_col_passed": "tests passed",
     "report_col_time": "time (s)",
     "report_col_file": "file",
+    # lateness (the feedback page, from results' extra_data.lateness: lateness.py)
+    "late_submitted": "Submitted: {time}.",
+    "late_deadline": "Deadline: {time}.",
+    "late_deadline_extended": "Deadline: {time}, extended for you (the class's deadline: {course_time}).",
+    "late_on_time": "Submitted before the deadline.",
+    "late_by": "Submitted {duration} after the deadline.",
+    "late_penalty": "Late penalty: {penalty} points off, which leaves {score} / {max_score} points.",
+    "late_no_penalty": "Late, but the course's late policy takes no points off.",
+    "late_days": "{count} d",
+    "late_hours": "{count} h",
+    "late_minutes": "{count} min",
+    "report_row_late": "late (of the submissions with a timestamp)",
+    "late_seconds": "{count} s",
     # service
     "service_limit_title": "Submission received",
     "service_limit_received": ("Your {assignment} submission of {submitted} is received and recorded: the gradebook "

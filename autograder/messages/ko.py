@@ -224,6 +224,19 @@ TEXTS = {
     "report_col_passed": "통과한 테스트",
     "report_col_time": "시간 (초)",
     "report_col_file": "파일",
+    # lateness (the feedback page, from results' extra_data.lateness: lateness.py)
+    "late_submitted": "제출 시각: {time}",
+    "late_deadline": "마감: {time}",
+    "late_deadline_extended": "마감: {time} (너한테만 연장된 마감이야. 원래 마감은 {course_time})",
+    "late_on_time": "마감 전에 냈어.",
+    "late_by": "마감보다 {duration} 늦게 냈어.",
+    "late_penalty": "늦게 내서 {penalty}점 깎였어. 감점하고 나면 {max_score}점 중 {score}점이야.",
+    "late_no_penalty": "늦게 냈지만, 이 과정의 규칙으로는 감점이 없어.",
+    "late_days": "{count}일",
+    "late_hours": "{count}시간",
+    "late_minutes": "{count}분",
+    "report_row_late": "늦게 낸 제출물 (제출 시각이 있는 것 중)",
+    "late_seconds": "{count}초",
     # service
     "service_limit_title": "제출 받았어",
     "service_limit_received": ("{submitted}에 낸 {assignment} 제출물 잘 받았고 기록했어. 성적에는 가장 마지막 "

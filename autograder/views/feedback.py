@@ -15,6 +15,7 @@ import re
 
 from .. import messages, results as R
 from ..assignment import MAX_DESCRIPTION_CHARS
+from ..lateness import Lateness
 from ..messages import Message
 
 MAX_MESSAGE_CHARS = 4_000  # one failure message, flag or summary
@@ -203,6 +204,53 @@ def flags_in(extra: dict, language: str) -> list:
     return texts
 
 
+# lateness
+def _lateness(results: dict, language: str) -> list:
+    """The submission's time, its deadline (the student's extension included) and any late penalty:
+    a paragraph, from extra_data.lateness (none for results without one, or with one not of lateness.py)."""
+    data = (results.get("extra_data") or {}).get("lateness")
+    if not isinstance(data, dict):
+        return []
+    try:
+        late = Lateness.from_dict(data)
+    except ValueError:
+        return []
+    lines = [_say(language, "late_submitted", time=_moment(late.submitted))]
+    if late.deadline is not None:
+        if late.extended and late.course_deadline is not None:
+            lines.append(_say(language, "late_deadline_extended", time=_moment(late.deadline),
+                              course_time=_moment(late.course_deadline)))
+        else:
+            lines.append(_say(language, "late_deadline", time=_moment(late.deadline)))
+        if not late.late:
+            lines.append(_say(language, "late_on_time"))
+        else:
+            lines.append(_say(language, "late_by", duration=_duration(late.seconds_late, language)))
+            if late.penalty > 0:
+                score = results.get("score") if isinstance(results.get("score"), (int, float)) else 0
+                lines.append(_say(language, "late_penalty", penalty=fmt_points(late.penalty),
+                                  score=fmt_points(max(0.0, score - late.penalty)),
+                                  max_score=fmt_points(submission_max_score(results))))
+            else:
+                lines.append(_say(language, "late_no_penalty"))
+    return [f'<p class="lateness">{"<br>".join(lines)}</p>']
+
+
+def _moment(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _duration(seconds: float, language: str) -> str:
+    """'2일 3시간 5분' ('1초' under a minute): days, hours and minutes late, rounded up to the second."""
+    total = max(1, int(-(-seconds // 1)))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    parts = [("late_days", days), ("late_hours", hours), ("late_minutes", minutes)]
+    words = [messages.text(language, code, count=count) for code, count in parts if count]
+    return " ".join(words) if words else messages.text(language, "late_seconds", count=secs)
+
+
 def render_feedback(results: dict, language: str = "en", notebook_id: str | None = None) -> str:
     """The HTML feedback page for one student's results dict, in `language` (messages.LANGUAGES).
 
@@ -221,6 +269,7 @@ def render_feedback(results: dict, language: str = "en", notebook_id: str | None
     parts = [f"<h1>{title}</h1>"]
     parts.append(f'<p><strong>{_say(language, "score")}: {score}</strong><br>'
                  f'{_say(language, "status")}: {esc(status_words)}</p>')
+    parts += _lateness(results, language)
     parts += _summary(results, status, tests, language, notebook_id or extra.get("notebook_id"))
     flags = flags_in(extra, language)
     if flags:

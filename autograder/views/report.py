@@ -237,6 +237,10 @@ def _summary_rows(results_by_student: dict, status: dict, scores: list, max_scor
     summary += [(words("report_row_max"), fmt_points(max_score)),
                 (words("report_row_mean"), fmt_points(statistics.fmean(scores)) if scores else "–"),
                 (words("report_row_median"), fmt_points(statistics.median(scores)) if scores else "–")]
+    stamped = [(r.get("extra_data") or {}).get("lateness") for r in results_by_student.values()]
+    stamped = [lateness for lateness in stamped if isinstance(lateness, dict)]
+    if stamped:  # lateness
+        summary.append((words("report_row_late"), sum(1 for x in stamped if (x.get("seconds_late") or 0) > 0)))
     kernels = Counter(_kernel_words(results, words) for results in results_by_student.values())
     summary += [(words("report_row_kernel", kernel=kernel), n) for kernel, n in kernels.most_common()]  # a mixed batch
     return [[esc(name), esc(value)] for name, value in summary]

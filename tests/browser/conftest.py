@@ -1,8 +1,10 @@
 """Browser tests: a real JupyterLab server on a scratch copy of the course, driven by Chromium.
 
-One JupyterLab per test session, started the way `make lab` starts it (the repository's
-jupyter_server_config.py), but in a temporary copy of the course so that nothing the tests
-do (saving notebooks, grading, exporting) ever lands in the repository. Debian's Chromium
+One instructor's JupyterLab per test session (lab_server, with `page`), started the way `make lab`
+starts it (the repository's jupyter_server_config.py), but in a temporary copy of the course so that
+nothing the tests do (saving notebooks, grading, exporting) ever lands in the repository; and, for
+the tests that need one, one student's (student_lab, with `student_page`): the student setup of
+tools/student_setup.py with its own HOME, on the same course copy and its exchange. Debian's Chromium
 (/usr/bin/chromium, installed by tools/browser_setup.sh) runs headless through Playwright.
 Every step leaves a screenshot in test-artifacts/browser/.
 """
@@ -22,6 +24,9 @@ import pytest
 
 import course  # tests/course.py (tests/conftest.py puts tests/ on sys.path)
 
+sys.path.insert(0, str(course.ROOT / "tools"))
+import student_setup  # noqa: E402  (tools/student_setup.py: the student's folder and JupyterLab)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,6 +36,10 @@ ARTIFACTS = course.ROOT / "test-artifacts" / "browser"
 SERVER_START_TIMEOUT = 90  # seconds
 SERVER_STOP_TIMEOUT = 20
 ACTION_TIMEOUT_MS = 30_000  # the default bound for any one Playwright wait
+STUDENT_FACING = ("SUPPORT.md", "requirements.txt", f"notebooks/{course.ASSIGNMENT}.ipynb",
+                  f"notebooks/{course.ASSIGNMENT}_more.ipynb")
+STUDENT_ID = "student1"  # the trial student of student_lab (nbgrader's id in its submissions)
+NO_NEWS = '{"fetchNews": "false", "checkForUpdates": false}\n'  # no toast over the screenshots (no network)
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +52,16 @@ def artifacts():
 
 @pytest.fixture(scope="session")
 def course_copy(tmp_path_factory, nbgrader_release):
-    """A scratch copy of the course: source, config, gradebook from nbgrader, and the
-    committed student release (what students actually get), in place of the regenerated one."""
+    """A scratch copy of the course: source, config, gradebook from nbgrader, the committed student
+    release (what students actually get) in place of the regenerated one, and the student-facing files
+    a student's folder is made of (STUDENT_FACING)."""
     root = tmp_path_factory.mktemp("course") / "course"
     shutil.copytree(nbgrader_release, root)  # the session's generate_assignment: gradebook.db
     shutil.copy(course.ROOT / "jupyter_server_config.py", root)
     shutil.copy(course.RELEASE, root / "release" / course.ASSIGNMENT / course.RELEASE.name)
+    for name in STUDENT_FACING:  # what the student setup (tools/student_setup.py) copies into a student's folder
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(course.ROOT / name, root / name)
     return root
 
 
@@ -59,8 +72,11 @@ def _free_port():
 
 
 class LabServer:
-    def __init__(self, root, port, token, process, log_path):
+    """A running JupyterLab: `root` is its root folder (the course copy, or the student's course folder);
+    `home` is the student's HOME for student_lab."""
+    def __init__(self, root, port, token, process, log_path, home=None):
         self.root, self.port, self.token, self.process, self.log_path = root, port, token, process, log_path
+        self.home = home
         self.url = f"http://127.0.0.1:{port}"
 
     def api(self, path, method="GET", timeout=10):
@@ -92,9 +108,7 @@ def lab_server(course_copy, artifacts, tmp_path_factory):
     for d in dirs.values():
         d.mkdir()
     # No "would you like news?" toast or update check over the screenshots (the network is closed).
-    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True)
-    notification.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
+    _no_news(dirs["settings"])
 
     env = {
         **os.environ,
@@ -106,25 +120,55 @@ def lab_server(course_copy, artifacts, tmp_path_factory):
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
         "IPYTHONDIR": str(dirs["ipython"]),
     }
-    port, token = _free_port(), secrets.token_hex(16)
     command = [
         str(jupyter), "lab",
         f"--config={course_copy / 'jupyter_server_config.py'}",
+        f"--LabApp.user_settings_dir={dirs['settings']}",
+        f"--LabApp.workspaces_dir={dirs['workspaces']}",
+    ]
+    yield from _serve(command, course_copy, env, artifacts / "jupyter-server.log")
+
+
+@pytest.fixture(scope="session")
+def student_lab(course_copy, artifacts, tmp_path_factory):
+    """A student's JupyterLab on the course machine, as the student starts it: tools/student_setup.py makes
+    their course folder in their own HOME (config from the course copy's nbgrader_config.py; no assignment
+    yet: they fetch it), and the README's command (`jupyter lab --config=jupyter_server_config.py`, the
+    student config: no formgrader, no Create Assignment) runs in it with HOME and nothing of Jupyter's
+    locations from outside. lesson08 is released into the course copy's exchange first, as `make release`
+    does. The server's `root` is the student's folder, `home` their HOME; their nbgrader id is STUDENT_ID."""
+    course.nbgrader(course_copy, "release_assignment", course.ASSIGNMENT, "--force")
+    home = tmp_path_factory.mktemp("student-home")
+    folder = student_setup.make_folder(home, course_copy, course.ASSIGNMENT, student_id=STUDENT_ID)
+    _no_news(home / ".jupyter" / "lab" / "user-settings")  # where JupyterLab keeps settings, under HOME
+    env = student_setup.student_env(home, STUDENT_ID, {**os.environ, "PATH": course.bin_path()})
+    command = student_setup.lab_command(folder, Path(sys.executable).parent / "jupyter")
+    yield from _serve(command, folder, env, artifacts / "student-server.log", home=home)
+
+
+def _no_news(settings_dir):
+    notification = Path(settings_dir) / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True, exist_ok=True)
+    notification.write_text(NO_NEWS)
+
+
+def _serve(command, root, env, log_path, home=None):
+    """Start `command` (a `jupyter lab` with its config) in `root` on a free port with a token, wait until
+    it answers, yield its LabServer, and stop it."""
+    port, token = _free_port(), secrets.token_hex(16)
+    command = command + [
         "--no-browser", f"--port={port}", "--port-retries=0",
         f"--IdentityProvider.token={token}",
         "--ServerApp.allow_root=True",  # CI containers run as root
-        f"--LabApp.user_settings_dir={dirs['settings']}",
-        f"--LabApp.workspaces_dir={dirs['workspaces']}",
         "--LabApp.extension_manager=readonly",  # no PyPI look-ups
         # window.jupyterapp, as JupyterLab's own Galata tests use it: the tests read the
         # notebook's state from it to know when a run has finished. Actions are real clicks.
         "--LabApp.expose_app_in_browser=True",
     ]
-    log_path = artifacts / "jupyter-server.log"
     log = open(log_path, "w")
-    process = subprocess.Popen(command, cwd=course_copy, env=env, stdout=log, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
-    server = LabServer(course_copy, port, token, process, log_path)
+    server = LabServer(root, port, token, process, log_path, home=home)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
@@ -184,6 +228,16 @@ def browser():
 @pytest.fixture
 def page(browser, lab_server, artifacts, request):
     """A fresh browser context per test; on failure, a screenshot of where it stopped."""
+    yield from _page(browser, lab_server, artifacts, request)
+
+
+@pytest.fixture
+def student_page(browser, student_lab, artifacts, request):
+    """`page` for student_lab's server (the instructor's server is not started for it)."""
+    yield from _page(browser, student_lab, artifacts, request)
+
+
+def _page(browser, server, artifacts, request):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     page = context.new_page()
@@ -198,7 +252,7 @@ def page(browser, lab_server, artifacts, request):
             pass
         if errors:
             print("page errors:\n" + "\n".join(errors))
-        print(f"jupyter server log (tail):\n{lab_server.log_tail()}")
+        print(f"jupyter server log (tail):\n{server.log_tail()}")
     context.close()
 
 

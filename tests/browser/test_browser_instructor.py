@@ -57,7 +57,7 @@ def export(course_root, name):
 def graded(course_copy, tmp_path_factory):
     """lesson08 released; alice and bob, downloaded and graded by `python -m autograder grade
     --record`; its grades.csv rows."""
-    course.nbgrader(course_copy, "release_assignment", course.ASSIGNMENT)  # make release's second step
+    course.nbgrader(course_copy, "release_assignment", course.ASSIGNMENT, "--force")  # make release's second step
     submissions = {"alice": alice_submission(), "bob": course.read(course.RELEASE)}
     download = tmp_path_factory.mktemp("lms-download")
     for student, nb in submissions.items():
