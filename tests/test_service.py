@@ -369,3 +369,28 @@ def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_nothing(course,
         assert len(fetched_pages(course, student)) == sum(1 for s, _ in burst if s == student)
     assert auto_score(course, "r0") == results(course, "r1")["score"] > 0  # r0's latest: the correct one
     assert rows[folders[-1]]["trusted_at"] > rows[folders[0]]["trusted_at"]
+
+
+# The rules, without processes ------------------------------------------------------------------
+
+def test_the_limit_counts_full_feedbacks_in_the_last_24_hours():
+    from autograder.ledger import DAY, next_feedback
+    assert next_feedback([], 2, 100.0) is None and next_feedback([10.0], 2, 100.0) is None
+    assert next_feedback([10.0, 50.0], 2, 100.0) == 10.0 + DAY  # the oldest leaves the window first
+    assert next_feedback([10.0, 50.0, 60.0], 2, 100.0) == 50.0 + DAY
+    assert next_feedback([10.0, 50.0], None, 100.0) is None  # no limit set
+
+
+def test_a_claimed_time_is_clamped_between_what_the_service_knows():
+    from autograder.trusted_time import clamped
+    assert clamped(1000.0, 2000.0, 3000.0) == 2000.0  # claims to predate the service's last look
+    assert clamped(9000.0, 2000.0, 3000.0) == 3000.0  # claims the future
+    assert clamped(2500.0, 2000.0, 3000.0) == 2500.0 and clamped(None, 2000.0, 3000.0) == 3000.0
+
+
+def test_inbound_names_are_split_as_nbgrader_collect_splits_them():
+    from autograder.exchange import parse_name
+    info = parse_name("kim+extra+lesson08+2026-12-01 22:30:54.295559 ROK+AbC-12_x")
+    assert (info.student_id, info.assignment_id, info.claimed) == ("kim+extra", "lesson08",
+                                                                   "2026-12-01 22:30:54.295559 ROK")
+    assert parse_name(".hidden+lesson08+t+r") is None and parse_name("README") is None
