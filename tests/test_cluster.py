@@ -1,5 +1,5 @@
 """Grading on a real Dask cluster on 127.0.0.1: a `dask scheduler` and `dask worker` processes
-(tests/dask_clusters.py, started with the session). The cluster grades as this machine does; a worker killed mid-run
+started and stopped here. The cluster grades as this machine does; a worker killed mid-run
 loses nobody and records nobody twice; a notebook that kills its worker every time ends as
 `error` while the rest are graded. The tests that leave their cluster as they found it (a worker
 that a notebook kills, its nanny restarts) share one."""
@@ -7,6 +7,9 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,11 +17,67 @@ from nbgrader.api import Gradebook
 
 from autograder_fixtures import autograder_command, grade_args, notebook_bytes, run_autograder, submission
 from course import bin_path, copy_course, fill_in, reference_answers
-from dask_clusters import client_of, kill_group
 from mutants import CPU_MUTANTS
 
 pytestmark = pytest.mark.slow
+DASK = str(Path(sys.executable).with_name("dask"))
+# Each task is a whole notebook: a worker holds only what it runs, so a worker's death
+# counts against the submission it was running and no other (see the README's cluster section).
+SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+                 "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2"}
 POISON = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent: the worker\n"
+
+
+@contextmanager
+def dask_cluster(folder: Path, workers: int = 2):
+    """(scheduler address, {worker name: its process}); every process is killed on the way out."""
+    env = {**os.environ, **SCHEDULER_ENV, "PATH": bin_path()}
+    scheduler_file = folder / "scheduler.json"
+    started = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                 "--scheduler-file", scheduler_file], env=env, cwd=folder, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=open(folder / "scheduler.log", "w"))]
+    try:
+        _wait(lambda: scheduler_file.exists(), "the scheduler's file")
+        address = json.loads(scheduler_file.read_text())["address"]
+        named = {}
+        for number in range(workers):
+            name = f"w{number}"
+            named[name] = subprocess.Popen(
+                [DASK, "worker", address, "--name", name, "--nthreads", "1", "--no-dashboard",
+                 "--local-directory", folder / name], env=env, cwd=folder, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=open(folder / f"{name}.log", "w"))
+            started.append(named[name])
+        with client_of(address) as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address, named
+    finally:
+        for process in started:
+            _kill_group(process)
+
+
+@contextmanager
+def client_of(address):
+    from distributed import Client
+    client = Client(address, timeout=30, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _kill_group(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _wait(ready, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.2)
 
 
 def one_per_answer() -> list:
@@ -56,10 +115,11 @@ def graded_here(a_class, warm_class):
 
 
 @pytest.fixture(scope="module")
-def shared_cluster(dask_clusters):
+def shared_cluster(tmp_path_factory):
     """(scheduler address, {worker name: its process}) of one cluster for the module's tests that
     kill no `dask worker` process: its workers keep their engines from one test to the next."""
-    return dask_clusters["shared"].ready()
+    with dask_cluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -126,10 +186,9 @@ def test_ctrl_c_on_the_driver_then_the_same_command_finishes_the_rest(a_class, g
     assert sorted(submissions_in_gradebook(course)) == sorted(graded_here)
 
 
-def test_a_worker_killed_mid_run_loses_nobody_and_records_nobody_twice(a_class, graded_here, dask_clusters, tmp_path):
+def test_a_worker_killed_mid_run_loses_nobody_and_records_nobody_twice(a_class, graded_here, tmp_path):
     course = copy_course(tmp_path / "course")
-    address, named = dask_clusters["spare"].ready()  # its own: one of its workers is killed
-    with client_of(address) as client:
+    with dask_cluster(tmp_path) as (address, named), client_of(address) as client:
         driver = subprocess.Popen(autograder_command(*grade_args(course, a_class, tmp_path / "out", "--scheduler",
                                                                  address, "--record", cell_timeout=10)),
                                   env={**os.environ, "PATH": bin_path()}, stdout=subprocess.PIPE,
@@ -138,7 +197,7 @@ def test_a_worker_killed_mid_run_loses_nobody_and_records_nobody_twice(a_class, 
         first = driver.stderr.readline()
         assert first.startswith(f"[1/{CLASS}]"), first + driver.stderr.read()
         victim = next(name for name, keys in _processing(client).items() if keys)  # a worker in the middle of a submission
-        kill_group(named[victim])  # the worker and its sandboxes, as when a node is lost
+        _kill_group(named[victim])  # the worker and its sandboxes, as when a node is lost
         stdout, stderr = driver.communicate(timeout=300)
     assert driver.returncode == 0, stderr
     assert grades(tmp_path / "out") == graded_here
