@@ -286,7 +286,8 @@ ENGINES_WORKERS = 3
 
 
 def class_run(engine: str, folder: Path, course: Path, out: Path):
-    """A future of (folder, out) once tests/grade_class.py has graded `folder` on `engine` into `out`."""
+    """tests/grade_class.py grading `folder` on `engine` into `out`, as a class run; returns a function
+    that waits for it and gives (folder, {student: results})."""
     running = in_background([sys.executable, Path(__file__).with_name("grade_class.py"), engine, folder, course, out])
 
     def finished():
@@ -298,6 +299,7 @@ def class_run(engine: str, folder: Path, course: Path, out: Path):
 
 @pytest.fixture(scope="session")
 def engines_class_folder(tmp_path_factory):
+    """engines_class, written once: both engines grade these very files."""
     return engines_class(tmp_path_factory.mktemp("warm-class") / "class")
 
 
