@@ -7,17 +7,23 @@ What several test files compare against is graded once per session:
     warm_engine()      one warm engine (its parents import torch once)
     nbgrader_release   the course released by real `nbgrader generate_assignment`
     nbgrader_scores    real `nbgrader autograde` of the references, the GPU skipper and two samples
-    samples_graded     `python -m autograder grade` of the samples, recorded in ag_course (a scratch course)
+    samples_graded     `python -m autograder grade` of the samples, recorded in a scratch course
     warm_class         the engines' class (samples, references, every mutant and correct variant)
                        graded on the warm engine
-nbgrader_scores' runs, and test_wheelhouse's offline node (node_install), start with the session
-(tests/conftest.py) and run in the background.
+    fresh_class_run    the same class, less the correct variants, graded on the fresh engine
+nbgrader_scores' runs, test_wheelhouse's offline node (node_install) and the class runs (the samples',
+the warm and the fresh class: in_background) start with the session (tests/conftest.py) and run
+while the tests do.
 """
 import atexit
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -183,21 +189,77 @@ def node_install(tmp_path_factory):
     installing.shutdown()
 
 
+# The class runs: gradings that tests read only later, one after the other (the order of
+# conftest.EARLY), at the tests' own priority (what they grade must not depend on the load).
+_class_runs = ThreadPoolExecutor(1, thread_name_prefix="class-runs")
+_class_processes = []
+
+
+def in_background(command, cwd=None):
+    """A future of the finished process (CompletedProcess) of `command`, run as a class run with the
+    venv's scripts on PATH. `command` may instead be a function, called when its turn comes, that
+    returns (command, the whole environment): for a command that needs what an earlier future gives."""
+    def run():
+        argv, env = command() if callable(command) else (command, {**os.environ, "PATH": bin_path()})
+        process = subprocess.Popen(list(map(str, argv)), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        _class_processes.append(process)
+        stdout, stderr = process.communicate()
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return _class_runs.submit(run)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _class_runs_end_with_the_session():
+    """A class run that no test waited for (a partial selection) is stopped with the session."""
+    yield
+    _class_runs.shutdown(wait=False, cancel_futures=True)
+    for process in _class_processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def results_in(out: Path) -> dict:
+    """{student: results} of a run's output folder."""
+    return {path.parent.name: json.loads(path.read_text(encoding="utf-8")) for path in Path(out).glob("*/results.json")}
+
+
 @pytest.fixture(scope="session")
-def samples_graded(ag_course, tmp_path_factory):
-    """(course root, out, the finished process, {results.json path: bytes}): the samples graded by
-    `python -m autograder grade ... --record` (SAMPLES_CELL_TIMEOUT) into ag_course (`make demo` grades them
-    the same way, as a trial run: the real course's gradebook holds only the class)."""
-    root = ag_course[0]
+def node_samples_run(node_install, tmp_path_factory):
+    """(out, a future of the run): the samples graded as samples_run grades them (the same cell
+    timeout, a trial run), by the offline node's Python, once node_install is done, as a class run."""
+    folder = tmp_path_factory.mktemp("node-grading")
+
+    def command():
+        node_venv, _, env, _ = node_install.result()
+        return [node_venv / "bin/python", "-m", "autograder", *grade_args(
+            copy_course(folder / "course"), SAMPLES, folder / "out", cell_timeout=SAMPLES_CELL_TIMEOUT)], env
+    return folder / "out", in_background(command, cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def samples_run(tmp_path_factory):
+    """(course root, out, a future of the run): the samples graded by `python -m autograder grade ...
+    --record` (SAMPLES_CELL_TIMEOUT) into a scratch course of their own (`make demo` grades them the
+    same way, as a trial run: the real course's gradebook holds only the class), as a class run."""
+    root = copy_course(tmp_path_factory.mktemp("samples-course"))
     out = tmp_path_factory.mktemp("demo-out")
-    first = run_autograder(*grade_args(root, SAMPLES, out, "--record", cell_timeout=SAMPLES_CELL_TIMEOUT), cwd=root,
-                           timeout=300)
+    command = autograder_command(*grade_args(root, SAMPLES, out, "--record", cell_timeout=SAMPLES_CELL_TIMEOUT))
+    return root, out, in_background(command, cwd=root)
+
+
+@pytest.fixture(scope="session")
+def samples_graded(samples_run):
+    """(course root, out, the finished process, {results.json path: bytes}) of samples_run."""
+    root, out, running = samples_run
+    first = running.result(timeout=900)
     assert first.returncode == 0, first.stderr
     snapshot = {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")}
     return root, out, first, snapshot
 
 
-def engines_class(folder) -> dict:
+def engines_class(folder) -> Path:
     """The class the engines are compared on, written to `folder`: the samples (correct, half right,
     endless loop, cheating, corrupted), the reference, the noisy reference, every mutant and every
     correct variant (tests/mutants.py)."""
@@ -215,22 +277,55 @@ def engines_class(folder) -> dict:
     return folder
 
 
+# The engines' class's limits: FAST, but a default run's time limit per notebook: carol's endless
+# loop spends most of FAST's 60 s in cell timeouts, and a class run shares the cores with the tests.
+CLASS_LIMITS = {**FAST, "notebook_timeout": 300.0}
 # Kernels at once for the engines' class: carol's endless loop keeps one waiting on its deadlines
 # (three cell timeouts) while two others use the cores.
 ENGINES_WORKERS = 3
 
 
+def class_run(engine: str, folder: Path, course: Path, out: Path):
+    """tests/grade_class.py grading `folder` on `engine` into `out`, as a class run; returns a function
+    that waits for it and gives (folder, {student: results})."""
+    running = in_background([sys.executable, Path(__file__).with_name("grade_class.py"), engine, folder, course, out])
+
+    def finished():
+        done = running.result(timeout=900)
+        assert done.returncode == 0, f"grading {folder} on the {engine} engine failed: {done.stderr[-3000:]}"
+        return folder, results_in(out)
+    return finished
+
+
 @pytest.fixture(scope="session")
-def warm_class(tmp_path_factory):
-    """(class folder, {student: results}): engines_class graded by grade_all on the session's warm
-    engine, ENGINES_WORKERS workers, FAST limits, as a trial run in a scratch course."""
-    from autograder.batch import Options, grade_all
-    from autograder.views import PAGES
-    from autograder.engine.session import Limits
-    scratch = tmp_path_factory.mktemp("warm-class")
-    folder = engines_class(scratch / "class")
-    course = copy_course(scratch / "course")
-    graded = grade_all(course, "lesson08", folder, course / "out", Limits(**FAST),
-                       Options(engine="warm", workers=ENGINES_WORKERS), stream=open(os.devnull, "w"), pages=PAGES,
-                       engine=warm_engine())
-    return folder, graded
+def engines_class_folder(tmp_path_factory):
+    """engines_class, written once: both engines grade these very files."""
+    return engines_class(tmp_path_factory.mktemp("warm-class") / "class")
+
+
+@pytest.fixture(scope="session")
+def warm_class_run(engines_class_folder):
+    """engines_class graded by grade_all on the warm engine, ENGINES_WORKERS workers, CLASS_LIMITS, as
+    a trial run in a scratch course (its pages in <class folder>/../course/out), as a class run."""
+    course = copy_course(engines_class_folder.parent / "course")
+    return class_run("warm", engines_class_folder, course, course / "out")
+
+
+@pytest.fixture(scope="session")
+def warm_class(warm_class_run):
+    """(class folder, {student: results}) of warm_class_run, once it has finished."""
+    return warm_class_run()
+
+
+@pytest.fixture(scope="session")
+def fresh_class_run(engines_class_folder, tmp_path_factory):
+    """The same notebooks less the correct variants (the fresh engine leaves them out: test_engines.py)
+    graded on the fresh engine with warm_class_run's settings, in a course of their own, as a class run."""
+    variants = {variant.name for variant in CORRECT_VARIANTS}
+    course = copy_course(tmp_path_factory.mktemp("engines"))
+    compared = course / "class"
+    compared.mkdir()
+    for notebook in engines_class_folder.glob("*.ipynb"):
+        if notebook.stem not in variants:
+            shutil.copy(notebook, compared)
+    return class_run("fresh", compared, course, course / "out-fresh")

@@ -3,17 +3,11 @@ the samples (correct, half right, endless loop, cheating, corrupted), the refere
 reference and every mutant (the correct variants, which the warm engine grades too, pass as the
 reference does: the fresh engine leaves them out)."""
 import json
-import os
 import re
-import shutil
 
 import pytest
 
-from autograder.batch import Options, grade_all
-from autograder.views import PAGES
-from autograder.engine.session import Limits
-from autograder_fixtures import ENGINES_WORKERS, FAST, SAMPLES
-from course import copy_course
+from autograder_fixtures import SAMPLES
 from mutants import CORRECT_VARIANTS, MUTANTS
 
 pytestmark = pytest.mark.slow
@@ -30,23 +24,17 @@ def comparable(results: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def graded(warm_class, tmp_path_factory):
+def graded(warm_class, fresh_class_run):
     """{engine: {student: results}} for the same submissions graded by each engine: the warm
-    engine's grading is the session's (autograder_fixtures.warm_class, the same limits)."""
+    engine's grading is the session's (autograder_fixtures.warm_class), the fresh engine's ran with
+    the same limits from the session's start (autograder_fixtures.fresh_class_run)."""
     folder, warm = warm_class
-    course = copy_course(tmp_path_factory.mktemp("engines"))
-    variants = {variant.name for variant in CORRECT_VARIANTS}
-    compared = course / "class"
-    compared.mkdir()
-    for notebook in folder.glob("*.ipynb"):
-        if notebook.stem not in variants:
-            shutil.copy(notebook, compared)
-    fresh = grade_all(course, "lesson08", compared, course / "out-fresh", Limits(**FAST),
-                      Options(engine="fresh", workers=ENGINES_WORKERS), stream=open(os.devnull, "w"), pages=PAGES)
+    compared, fresh = fresh_class_run()
     for results in fresh.values():  # where each came from: the same file, in the other folder
         extra = results["extra_data"]
         if "origin" in extra:
             extra["origin"] = extra["origin"].replace(str(compared), str(folder), 1)
+    variants = {variant.name for variant in CORRECT_VARIANTS}
     return {"fresh": fresh, "warm": {student: warm[student] for student in warm if student not in variants}}
 
 

@@ -1,12 +1,16 @@
 """GPU grading policy, end to end through the CLI: provisional results without CUDA,
 --require-gpu / --only-gpu refusals, the later GPU-only run merged in, one kernel per GPU,
 and `doctor`. The CUDA half runs only where there is a GPU (`make test-gpu`)."""
+import contextlib
 import csv
 import shutil
 import json
 import os
 import subprocess
 import sys
+import tempfile
+import uuid
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,7 +20,7 @@ from autograder import results as R
 from autograder.merge import merge_gpu_tests
 from autograder.messages import say
 from autograder_fixtures import autograder_command, by_name, grade_args, interruptible, run_autograder, submission
-from course import ROOT, bin_path
+from course import ROOT, bin_path, reference_answers
 from mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
@@ -151,31 +155,58 @@ def test_one_run_at_a_time_per_course_gradebook(ag_course, tmp_path):
     assert busy.returncode == 1 and "another grading run is writing to the gradebook" in busy.stderr
 
 
+def held_cell(token: str) -> str:
+    """An answer cell that says, by a file `inside-TOKEN` in its kernel's sockets' folder (the one
+    folder the grader and a sandboxed kernel both see: /tmp/ag-*/ipc), that it has started, then
+    waits there until a file `release-TOKEN` appears beside it (or its cell timeout ends it)."""
+    return ("import os, time\nfrom ipykernel.kernelapp import IPKernelApp\n"
+            "_here = os.path.dirname(IPKernelApp.instance().connection_file)\n"
+            f"open(os.path.join(_here, 'inside-{token}'), 'w').close()\n"
+            f"while not os.path.exists(os.path.join(_here, 'release-{token}')):\n    time.sleep(0.05)\n\n")
+
+
+def held_kernels(token: str) -> list:
+    """The sockets' folders of the kernels now inside a held_cell of `token`."""
+    return [marker.parent for marker in Path(tempfile.gettempdir()).glob(f"ag-*/ipc/inside-{token}")]
+
+
 def test_ctrl_c_stops_parallel_workers_at_once_and_a_rerun_finishes(ag_course, tmp_path):
     import signal
     import time
-    # The slow cell sleeps until a moment on the clock, 20 s after the test starts: at the Ctrl-C (8 s)
-    # both workers are inside it, with more of it left than the 10 s the run may take to stop; the
-    # rerun's kernels sleep only what is left of it.
-    until = time.time() + 20
-    slow = submission(predict_numpy=f"import time\ntime.sleep(max(0, {until} - time.time()))\n\n"
-                                    "def predict_numpy(model, batch):\n"
-                                    "    with torch.no_grad():\n        return model(batch).numpy()")
+    # Both workers' kernels are held inside a cell (held_cell) when the Ctrl-C comes, however long
+    # they took to get there: the run must stop within 10 s of it without waiting for them. The
+    # rerun's kernels are released as soon as they are inside, and it grades them in full, as the
+    # reference.
+    token = uuid.uuid4().hex
+    slow = submission(predict_numpy=held_cell(token) + reference_answers()["predict_numpy"])
     folder = write_class(tmp_path / "class", {"slow1": slow, "slow2": slow, "quick": submission()})
     out = tmp_path / "out"
-    process = subprocess.Popen(autograder_command(*grade_args(ag_course[0], folder, out, "--workers", "2",
-                                                              cell_timeout=40)),
-                               env={**os.environ, "PATH": bin_path()}, preexec_fn=interruptible, stdout=subprocess.PIPE,
+    command = autograder_command(*grade_args(ag_course[0], folder, out, "--workers", "2", cell_timeout=60))
+    env = {**os.environ, "PATH": bin_path()}
+    process = subprocess.Popen(command, env=env, preexec_fn=interruptible, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    time.sleep(8)  # both workers are inside their sleeping cell by now
+    deadline = time.monotonic() + 120
+    while len(held_kernels(token)) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, "both workers never reached the held cell"
+        time.sleep(0.1)
+    held = held_kernels(token)
     process.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert time.monotonic() - started < 10, "Ctrl-C waited for the running kernels"
-    rerun = grade(ag_course[0], folder, out, "--workers", "2", "--cell-timeout", "40")
-    assert rerun.returncode == 0, rerun.stderr
+    assert not [kernel for kernel in held if kernel.exists()], "the held kernels outlived the run"
+    with open(tmp_path / "rerun.log", "w+") as log:
+        rerun = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        while rerun.poll() is None:
+            for kernel in held_kernels(token):
+                with contextlib.suppress(OSError):  # a kernel that ends meanwhile takes its folder along
+                    (kernel / f"release-{token}").touch()
+            time.sleep(0.1)
+        log.seek(0)
+        assert rerun.returncode == 0, log.read()
     assert {p.parent.name for p in out.glob("*/results.json")} == {"slow1", "slow2", "quick"}
+    assert results(out, "slow1")["score"] == results(out, "slow2")["score"] == results(out, "quick")["score"]
 
 
 @pytest.fixture(scope="module")

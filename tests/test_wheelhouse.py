@@ -12,8 +12,8 @@ import venv
 
 import pytest
 
-from autograder_fixtures import SAMPLES, SAMPLES_CELL_TIMEOUT, grade_args
-from course import ROOT, copy_course
+from autograder_fixtures import SAMPLES
+from course import ROOT
 
 pytestmark = pytest.mark.slow
 sys.path.insert(0, str(ROOT / "tools"))
@@ -75,19 +75,17 @@ def test_doctor_on_the_node_reports_its_kernel_and_the_pin(node):
     assert "course pin:     torch==2.13.0" in report.stdout and "matches" in report.stdout
 
 
-def test_the_node_grades_the_samples_as_the_course_venv_does(node, samples_graded, tmp_path):
+def test_the_node_grades_the_samples_as_the_course_venv_does(node_samples_run, samples_graded):
     """The course venv's grading is the session's (autograder_fixtures.samples_graded), with the same
-    cell timeout: one sample loops forever, and both runs time it out alike."""
-    node_venv, _, env, _ = node
-    on_node = subprocess.run([node_venv / "bin/python", "-m", "autograder",
-                              *map(str, grade_args(copy_course(tmp_path / "node-course"), SAMPLES, tmp_path / "node",
-                                                   cell_timeout=SAMPLES_CELL_TIMEOUT))],
-                             cwd=ROOT, env=env, capture_output=True, text=True)
+    cell timeout: one sample loops forever, and both runs time it out alike. The node's run started
+    once the node was installed (autograder_fixtures.node_samples_run)."""
+    on_node_out, running = node_samples_run
+    on_node = running.result(timeout=900)
     assert on_node.returncode == 0, on_node.stderr
 
     def grades(out):
         rows = csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig"))
         return {row["student_id"]: (row["score"], row["status"]) for row in rows}
     here = samples_graded[1]
-    assert grades(tmp_path / "node") == grades(here)
-    assert len(grades(tmp_path / "node")) == len(list(SAMPLES.glob("*.ipynb")))
+    assert grades(on_node_out) == grades(here)
+    assert len(grades(on_node_out)) == len(list(SAMPLES.glob("*.ipynb")))

@@ -38,6 +38,7 @@ os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # is_available() without a CUDA context
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -104,9 +105,10 @@ class ForkServer:
         threads = len(os.listdir("/proc/self/task"))
         if threads != 1:
             return {"error": f"the warm parent has {threads} threads: it will not fork"}
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _become_kernel(request, self.config)  # never returns
+            _become_kernel(request, self.config, server)  # never returns
         self.kernel, self.exit = pid, None
         return {"pid": pid}
 
@@ -145,14 +147,19 @@ def _collect_zombies() -> None:
         pass
 
 
-def _become_kernel(request: dict, config: dict) -> None:
-    """In the forked child: drop what the parent holds, set limits, and run a real IPython kernel."""
+def _become_kernel(request: dict, config: dict, server: int) -> None:
+    """In the forked child: drop what the parent holds, set limits, and run a real IPython kernel.
+    It dies with `server`, this parent: killed with it (a lost Dask worker), an unsandboxed kernel
+    (the referee's) would otherwise live on, reaped by nobody."""
     try:
         _close_inherited()  # the parent's control pipes and its log above all
         os.setsid()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
         _become_user(request.get("uid"), request.get("gid"))
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
+        if os.getppid() != server:  # the parent died before that
+            os._exit(70)
         _prctl(PR_SET_DUMPABLE, 1)
         home = os.path.join(config["scratch"], request.get("home", "home"))
         os.makedirs(home)  # new for each kernel: nothing an earlier one left is read
