@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import UMASK
+from .files import UMASK, write_atomic
 
 ROOT_MODE, COURSE_MODE, INBOUND_MODE, FEEDBACK_MODE, PAGE_MODE = 0o777, 0o755, 0o2733, 0o711, 0o644
 SECRET_FILE, TIMESTAMP_FILE = "submission_secret.txt", "timestamp.txt"
@@ -180,17 +180,7 @@ def release(path: Path, page: bytes) -> bool:
             return False
     except OSError:
         pass
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".html.partial")
-    try:
-        os.fchmod(handle, PAGE_MODE)
-        with os.fdopen(handle, "wb") as out:
-            out.write(page)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    write_atomic(path, page, mode=PAGE_MODE)
     return True
 
 

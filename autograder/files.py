@@ -33,11 +33,12 @@ UMASK = _read_umask()
 FILE_MODE = 0o666 & ~UMASK
 
 
-def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
+def write_atomic(path: str | os.PathLike, text: str | bytes, mode: int = FILE_MODE) -> None:
+    """`mode`: the file's, whatever the umask (default: what the umask gives a new file)."""
     path = Path(path)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
-        os.fchmod(handle, FILE_MODE)  # mkstemp makes it 0600
+        os.fchmod(handle, mode)  # mkstemp makes it 0600
         with (os.fdopen(handle, "wb") if isinstance(text, bytes) else os.fdopen(handle, "w", encoding="utf-8")) as out:
             out.write(text)
             out.flush()
