@@ -11,7 +11,7 @@ WHEELHOUSE ?= wheelhouse
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test test-gpu bench release lab student-bundle student-lab wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
+.PHONY: install demo test test-gpu bench release exchange serve lab student-bundle student-lab wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
 
 # The course's package and its two kernels, in a venv that has everything else.
 define install_course
@@ -40,9 +40,19 @@ demo: $(VENV)/.installed sandbox-setup release
 	$(PY) -m autograder grade $(ASSIGNMENT) --submissions samples/$(ASSIGNMENT) --out demo-output --cell-timeout 10
 	@echo "demo: samples are not students, so they were graded as a trial run: the course gradebook holds only your class"
 
+## exchange: nbgrader's exchange for the course (c.Exchange.root) with nbgrader's modes: inbound/ writable
+##   by students, feedback/ readable by the owner of each page's name; safe to run again
+exchange: $(VENV)/.installed
+	$(PY) -m autograder.exchange .
+
+## serve: the grading service for $(ASSIGNMENT) in the foreground: each submission graded, recorded and its
+##   feedback released through the exchange (Ctrl-C stops it; README: how the service runs)
+serve: $(VENV)/.installed exchange
+	$(PY) -m autograder serve $(ASSIGNMENT) --course-root .
+
 ## release: regenerate release/ from source/ with nbgrader (commit the result), and release it into the
 ##   course's nbgrader exchange (exchange/, nbgrader_config.py), so formgrader shows it as released
-release: $(VENV)/.installed
+release: $(VENV)/.installed exchange
 	$(PY) tools/support_link.py sync $(ASSIGNMENT)
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --log-level=WARN
 	$(BIN)/nbgrader release_assignment $(ASSIGNMENT) --force --log-level=WARN

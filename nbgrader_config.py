@@ -37,6 +37,10 @@ c.CourseSupport.url = "https://example.org/pytorch-course/support"
 # The autograder's feedback pages (feedback.html) are in Korean: "ko" or "en". nbgrader ignores this section.
 c.CourseFeedback.language = "ko"
 
+# The grading service (`make serve`): full feedback on at most this many submissions per student in any
+# 24 hours; later ones are graded and recorded, and told when feedback comes. nbgrader ignores this section.
+c.CourseService.feedback_limit = 3
+
 # nbgrader's own list, with StderrIsNotFailure right after execution: a correct
 # answer that prints to stderr (a warning, a log line) keeps its points.
 c.Autograde.autograde_preprocessors = [

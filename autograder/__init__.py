@@ -13,6 +13,9 @@ parent) and sandbox.py confines the student's. Around grade_submission: batch.py
 and the single writer (submissions.py finds the files, gradebook.py records each result,
 merge.py folds a later GPU run in, files.py writes atomically, lateness.py says how late a
 submission is and what it costs); executors/ runs the jobs.
+service.py (`python -m autograder serve`) grades each submission as it arrives in nbgrader's
+exchange (watch.py, exchange.py), records it as the batch does, releases its feedback through the
+exchange, and keeps a durable ledger (ledger.py) so that a restart repeats and loses nothing.
 export/ (`python -m autograder export`) writes the gradebook's totals for nbgrader, Moodle or
 Canvas, student ids mapped through the instructor's roster.
 

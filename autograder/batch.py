@@ -20,7 +20,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from . import assignment as assignment_module, course, gradebook, lateness, results as R
-from .files import append_log, remove_partials, write_atomic
+from .files import GRADEBOOK_LOCK, append_log, gradebook_busy_message, remove_partials, write_atomic
 from .engine import EngineError
 from .engine.kernelspec import grader_kernel
 from .executors.cluster import ClusterError, ClusterRunner, WorkerSetup
@@ -43,6 +43,7 @@ class Pages:
     feedback: Callable[..., str]  # (results dict, language, notebook_id) → feedback.html
     report: Callable[..., str]  # (results dicts by student, title, facts of the run, language) → report.html
     progress: Callable[..., object]  # (how many submissions, stream) → .start(student) .done(...) .finish()
+    notice: Callable[..., str] | None = None  # (heading Message, [Message], language) → a short page (service.py)
 
 
 class BatchError(Exception):
@@ -87,9 +88,7 @@ def grade_all(course_root, assignment_id: str, submissions_path, out_dir, limits
     if not limits.kernel_name:
         limits = replace(limits, kernel_name=grader_kernel(coursedir.course_id))
     # One run at a time per output folder, and per course: the gradebook is shared.
-    with _locked(out / ".autograder.lock", f"another grading run is writing to {out}"), \
-            _locked(Path(coursedir.root) / ".autograder-gradebook.lock",
-                    f"another grading run is writing to the gradebook of {coursedir.root}"):
+    with _locked(out / ".autograder.lock", f"another grading run is writing to {out}"), gradebook_lock(coursedir):
         remove_partials(out)
         try:
             language = course.feedback_language(coursedir.root)
@@ -180,7 +179,7 @@ def _grade_all(run: ClassRun, found, runner, only_gpu_command=None) -> dict:
     then write the class's files."""
     options, stream = run.options, run.stream
     print(f"{_run_kind(options, run.gradebook_path, run.out)}; {runner.describe()}", file=stream)
-    cuda = _check_kernels(run.limits.kernel_name, runner, options, stream)
+    cuda = check_kernels(run.limits.kernel_name, runner, options, stream)
     progress = run.pages.progress(len(found.submissions), stream)
     with (gradebook.open_gradebook(run.coursedir) if options.record else nullcontext()) as gb:
         recorder, jobs = Recorder(run, gb, progress), []
@@ -218,6 +217,12 @@ def _tell(stream, lowered: list, ignored: list, renamed: list) -> None:
         print(f"student id {student!r} comes from {origin}", file=stream)
 
 
+def gradebook_lock(coursedir):
+    """The course's gradebook has one writer at a time: a grading run, or the grading service (service.py)
+    for as long as it runs. BatchError when another holds it."""
+    return _locked(Path(coursedir.root) / GRADEBOOK_LOCK, gradebook_busy_message(coursedir.root))
+
+
 @contextmanager
 def _locked(path: Path, busy: str):
     with open(path, "w") as lock:
@@ -228,7 +233,7 @@ def _locked(path: Path, busy: str):
         yield
 
 
-def _check_kernels(kernel_name: str, runner, options: Options, stream) -> bool:
+def check_kernels(kernel_name: str, runner, options: Options, stream) -> bool:
     """Whether GPU tests can be graded; refuse to start when the run needs CUDA and has none."""
     try:
         kernels = runner.probe()

@@ -1,4 +1,4 @@
-"""`python -m autograder VERB ...`: grade | export | doctor | kernel install."""
+"""`python -m autograder VERB ...`: grade | serve | export | doctor | kernel install."""
 import argparse
 import math
 import os
@@ -13,6 +13,7 @@ from .engine import ENGINES, EngineError, open_engine
 from .executors import cluster
 from .export import FORMATS as EXPORT_FORMATS
 from .course import CONFIG_FILE, course_id, read_config
+from .files import gradebook_busy
 from .limits import Limits
 
 DEFAULTS = Limits()
@@ -60,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                             "default: on this machine")
+    # service
+    serve = verbs.add_parser("serve", help="grade each submission as it arrives in nbgrader's exchange, record it "
+                                           "and release its feedback (runs until stopped)")
+    serve.add_argument("assignment", help="the nbgrader assignment id")
+    serve.add_argument("--course-root", default=".", metavar="DIR", help="the course root (with nbgrader_config.py)")
+    serve.add_argument("--once", action="store_true",
+                       help="grade and release what the exchange holds now, then exit (default: keep watching)")
+    serve.add_argument("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, metavar="S",
+                       help=f"seconds one cell may run, at least {MIN_CELL_TIMEOUT:g} (default: %(default)g)")
+    serve.add_argument("--workers", type=positive, metavar="N", help="kernels at once (default: as for grade)")
+    add_engine_arguments(serve)
     export = verbs.add_parser("export", help="write an assignment's grades from the gradebook for nbgrader, "
                                              "Moodle or Canvas")
     export.add_argument("assignment", help="the nbgrader assignment id")
@@ -117,7 +129,47 @@ def main(argv=None) -> int:
         print(f"installed the grading kernel {kernelspec.grader_kernel(name)} in "
               f"{kernelspec.install(name, args.user, args.prefix)}")
         return 0
+    if args.verb == "serve":
+        return serve(args)
     return grade(args, argv if argv is not None else sys.argv[1:])
+
+
+def serve(args) -> int:
+    """The grading service (service.py), with the views' pages."""
+    if not (Path(args.course_root) / CONFIG_FILE).is_file():
+        print(f"autograder: no {CONFIG_FILE} in {Path(args.course_root).resolve()}: give --course-root, the "
+              "course's folder", file=sys.stderr)
+        return 2
+    if not (math.isfinite(args.cell_timeout) and args.cell_timeout >= MIN_CELL_TIMEOUT):
+        print(f"autograder: --cell-timeout {args.cell_timeout:g}: give at least {MIN_CELL_TIMEOUT:g} seconds",
+              file=sys.stderr)
+        return 2
+    busy = gradebook_busy(args.course_root)  # said at once, before any kernel starts (the service checks it again)
+    if busy:
+        print(f"autograder serve: {busy}", file=sys.stderr)
+        return 1
+    limits = Limits(kernel_name=kernelspec.grader_kernel(course_id(args.course_root)), cell_timeout=args.cell_timeout,
+                    notebook_timeout=max(DEFAULTS.notebook_timeout, args.cell_timeout))
+    from .executors.gpus import visible_gpus
+    gpus = visible_gpus()
+    try:  # as for grade: the first warm parent imports torch while this process imports the rest
+        engine = open_engine(args.engine, limits.kernel_name, gpu=bool(gpus))
+        engine.prepare(1)
+    except EngineError:  # said by the service's own start, in its words
+        engine = None
+    try:
+        from .batch import BatchError, Options
+        from .service import ServiceError, serve as run_service
+        from .views import PAGES
+        run_service(args.course_root, args.assignment, pages=PAGES, limits=limits, once=args.once, gpus=gpus,
+                    engine=engine, options=Options(workers=args.workers, engine=args.engine))
+    except (BatchError, ServiceError) as error:
+        print(f"autograder serve: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if engine is not None:
+            engine.close()
+    return 0
 
 
 def check_arguments(args) -> None:
@@ -179,6 +231,10 @@ def grade(args, argv) -> int:
     except ArgumentProblem as problem:
         print(f"autograder: {problem}", file=sys.stderr)
         return 2
+    busy = gradebook_busy(args.course)  # said at once, before any kernel starts (the run checks it again)
+    if busy:
+        print(f"autograder: {busy}", file=sys.stderr)
+        return 1
     limits = Limits(kernel_name=args.kernel or kernelspec.grader_kernel(course_id(args.course)),
                     cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)

@@ -2,6 +2,7 @@
 
 Files get the modes the instructor's umask gives (0644 under the usual 022), as `open` would.
 """
+import fcntl
 import os
 import tempfile
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 TEMP_SUFFIX = ".partial"
 LOG_FILE = "autograder.log"
+GRADEBOOK_LOCK = ".autograder-gradebook.lock"  # in the course root: held by the gradebook's one writer
 
 
 def _read_umask() -> int:
@@ -55,3 +57,22 @@ def remove_partials(folder: str | os.PathLike) -> None:
     """Temporary files a killed run left behind."""
     for leftover in Path(folder).glob(f"**/.*{TEMP_SUFFIX}"):
         leftover.unlink(missing_ok=True)
+
+
+def gradebook_busy(course_root: str | os.PathLike) -> str | None:
+    """Why the course's gradebook can't be written now (another run or the grading service holds its lock),
+    or None: a probe, the lock taken and let go at once (batch.gradebook_lock holds it for a run)."""
+    root = Path(course_root).resolve()
+    try:
+        with open(root / GRADEBOOK_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return gradebook_busy_message(root)
+    except OSError:
+        return None  # the run itself says what is wrong with the folder
+    return None
+
+
+def gradebook_busy_message(root) -> str:
+    return (f"another grading run is writing to the gradebook of {root} (a `grade` run, or the grading service "
+            "`python -m autograder serve`, which writes it for as long as it runs)")

@@ -248,4 +248,11 @@ TEXTS = {
     "late_minutes": "{count} min",
     "report_row_late": "late (of the submissions with a timestamp)",
     "late_seconds": "{count} s",
+    # service
+    "service_limit_title": "Submission received",
+    "service_limit_received": ("Your {assignment} submission of {submitted} is received and recorded: the gradebook "
+                               "counts your latest submission."),
+    "service_limit_next": ("Feedback comes for at most {limit} submissions in 24 hours, and you have had it. Your next "
+                           "feedback comes for a submission from {next} ({zone}) on: submit again then to see your "
+                           "test results."),
 }

@@ -237,4 +237,10 @@ TEXTS = {
     "late_minutes": "{count}분",
     "report_row_late": "늦게 낸 제출물 (제출 시각이 있는 것 중)",
     "late_seconds": "{count}초",
+    # service
+    "service_limit_title": "제출 받았어",
+    "service_limit_received": ("{submitted}에 낸 {assignment} 제출물 잘 받았고 기록했어. 성적에는 가장 마지막 "
+                               "제출물이 들어가."),
+    "service_limit_next": ("피드백은 24시간에 제출 {limit}번까지만 나오는데, 그만큼 벌써 받았어. 다음 피드백은 "
+                           "{next} ({zone})부터 낸 제출물에 나와: 그때 다시 제출하면 테스트 결과를 볼 수 있어."),
 }

@@ -7,5 +7,6 @@ from ..batch import Pages
 from .feedback import render_feedback
 from .progress import Progress
 from .report import render_report
+from .service import render_notice
 
-PAGES = Pages(feedback=render_feedback, report=render_report, progress=Progress)
+PAGES = Pages(feedback=render_feedback, report=render_report, progress=Progress, notice=render_notice)
