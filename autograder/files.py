@@ -1,6 +1,8 @@
 """Writing files so that a run killed at any instant leaves either the old file or the new one.
 
 Files get the modes the instructor's umask gives (0644 under the usual 022), as `open` would.
+Also here, light enough for the command line's first checks: whether the course's gradebook lock is
+held (gradebook_busy), by a grading run or the grading service.
 """
 import fcntl
 import os

@@ -34,6 +34,7 @@ from .executors.local import LocalRunner
 from .files import LOG_FILE, append_log, write_atomic
 from .gradebook import open_gradebook
 from .grade import not_readable
+from .lateness import LatenessError, check_course, course_timezone
 from .ledger import GRADED, RELEASED, SEEN, Ledger, next_feedback
 from .limits import Limits
 from .messages import say
@@ -41,6 +42,7 @@ from .submissions import MAX_NOTEBOOK_BYTES, Submission, safe_id
 from .watch import Watcher
 
 
+ALIVE_EVERY_S = 30.0  # how often an idle service records that it is alive (watch.py rescans every 45 s)
 MAX_TRIES = 3  # a submission the service itself fails on (not a bad notebook: that is graded `invalid`)
 
 
@@ -69,10 +71,13 @@ def serve(course_root, assignment_id: str, *, pages, limits: Limits | None = Non
         raise ServiceError(f"no inbound folder {exchange.inbound} in nbgrader's exchange (c.Exchange.root in "
                            f"{course.CONFIG_FILE}): create the exchange with `make exchange`")
     try:
-        zone = T.time_zone(config)
-    except ValueError as error:
-        raise ServiceError(f"{course.CONFIG_FILE}: {error}") from None
+        check_course(coursedir.root)  # the zone and the deadlines, as a grading run checks them
+        zone = course_timezone(coursedir.root)
+    except LatenessError as error:
+        raise ServiceError(str(error)) from None
     feedback_limit = _feedback_limit(config)
+    if feedback_limit and pages.notice is None:
+        raise ServiceError("a feedback limit needs the pages' `notice` (views.PAGES has it)")
     with gradebook_lock(coursedir):
         try:
             language = course.feedback_language(coursedir.root)
@@ -129,7 +134,7 @@ def _log(stream, text: str) -> None:
 class Service:
     def __init__(self, run: ClassRun, recorder: Recorder, runner, exchange: X.Exchange, ledger: Ledger, cuda: bool,
                  feedback_limit: int | None, zone: ZoneInfo):
-        self.run_, self.recorder, self.runner, self.exchange, self.ledger = run, recorder, runner, exchange, ledger
+        self.class_run, self.recorder, self.runner, self.exchange, self.ledger = run, recorder, runner, exchange, ledger
         self.cuda, self.limit, self.zone = cuda, feedback_limit, zone
         self.assignment = run.assignment
         self.notebook = f"{self.assignment.notebook_id}.ipynb"
@@ -138,9 +143,10 @@ class Service:
         self.ignored: set[str] = set()  # folders logged once as not gradable
         self.failures: dict[str, int] = {}  # folder → how often the service itself failed on it
         self.last_scan = ledger.alive_at()  # folders found later than this arrived after it
+        self.alive_written = 0.0
 
     def log(self, text: str) -> None:
-        _log(self.run_.stream, text)
+        _log(self.class_run.stream, text)
 
     def run(self, once: bool) -> None:
         handlers = {number: signal.signal(number, self._stop) for number in (signal.SIGTERM, signal.SIGINT)}
@@ -155,7 +161,9 @@ class Service:
             while not self.stopping:
                 self.scan()
                 graded = self.grade_ready()
-                self.ledger.alive()
+                if graded or time.time() - self.alive_written >= ALIVE_EVERY_S:
+                    self.ledger.alive()
+                    self.alive_written = time.time()
                 if graded or self.stopping:
                     continue
                 if once:
@@ -175,7 +183,7 @@ class Service:
         latest = {row.student: row for row in self.ledger.in_state(self.assignment.assignment_id, RELEASED)}
         for student, row in latest.items():  # in_state: oldest first, so the latest stays
             try:
-                page = (self.run_.out / student / "feedback.html").read_bytes()
+                page = (self.class_run.out / student / "feedback.html").read_bytes()
             except OSError:
                 continue
             if not row.limited and page != row.page:
@@ -238,7 +246,7 @@ class Service:
                 students.add(row.student)
                 rows.append(row)
         jobs = [job for job in (self._guarded(row, self.plan, row) for row in rows) if job is not None]
-        limits = self.run_.limits
+        limits = self.class_run.limits
         for job in [j for j in jobs if j.data is None]:  # unreadable: no kernel needed
             graded = not_readable(job.sub.student_id, self.assignment, job.reason, limits)
             self._guarded(job.row, self.finish, job, graded)
@@ -268,16 +276,16 @@ class Service:
 
     def _failed(self, row, trace: str) -> None:
         self.failures[row.folder] = self.failures.get(row.folder, 0) + 1
-        append_log(self.run_.out, row.student, f"{row.folder}\n{trace}")
+        append_log(self.class_run.out, row.student, f"{row.folder}\n{trace}")
         self.log(f"{row.folder}: the service failed on it ({trace.strip().splitlines()[-1]}; traceback in "
-                 f"{self.run_.out / LOG_FILE})")
+                 f"{self.class_run.out / LOG_FILE})")
         if self.failures[row.folder] >= MAX_TRIES:
             self.ledger.failed(row.folder)
             self.log(f"{row.folder}: left after {MAX_TRIES} tries; the service tries it again when it next starts")
 
     def plan(self, row) -> ServiceJob:
         """Collect the folder (if it is the student's latest) and read its notebook."""
-        coursedir, a_id = self.run_.coursedir, self.assignment.assignment_id
+        coursedir, a_id = self.class_run.coursedir, self.assignment.assignment_id
         folder = self.exchange.inbound / row.folder
         latest = self.ledger.latest_recorded(a_id, row.student)
         current = latest is None or row.trusted_at >= latest
@@ -308,7 +316,7 @@ class Service:
     def finish(self, job: ServiceJob, graded) -> None:
         """Record (the student's latest only), decide the page, mark it graded, release it."""
         row, student = job.row, job.sub.student_id
-        run = self.run_
+        run = self.class_run
         if job.current:
             self.recorder.record(job, graded)
             page = (run.out / student / "feedback.html").read_bytes()
@@ -330,7 +338,7 @@ class Service:
                      submitted=T.shown(submitted, self.zone)),
                  say("service_limit_next", limit=self.limit, next=T.shown(next_at, self.zone, later=True),
                      zone=self.zone.key)]
-        return self.run_.pages.notice(say("service_limit_title"), lines, self.run_.language).encode()
+        return self.class_run.pages.notice(say("service_limit_title"), lines, self.class_run.language).encode()
 
     def release(self, name: str, student: str, page: bytes) -> None:
         """The page where `nbgrader fetch_feedback` looks, under each name the student's cached notebooks

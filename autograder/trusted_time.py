@@ -4,27 +4,17 @@ The claimed time (the student's timestamp.txt, else the inbound folder's name) c
 process: it is only ever used clamped between moments the service itself knows (`clamped`).
 """
 import math
-import warnings
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from . import exchange as X
-
-
-def time_zone(config) -> ZoneInfo:
-    """The course's time zone: nbgrader's own c.Exchange.timezone (UTC when unset); ValueError for no zone."""
-    name = config.Exchange.get("timezone") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"c.Exchange.timezone = {name!r} is no time zone (e.g. \"Asia/Seoul\")") from None
+from .lateness import parse_timestamp
 
 
 def claimed(folder: Path, zone: ZoneInfo) -> float | None:
-    """The time the student's timestamp.txt (or else the folder's name) claims, or None. A time without a
-    zone, or with one dateutil can't place ("KST"), is read in the course's zone."""
-    from dateutil import parser
+    """The time the student's timestamp.txt (or else the folder's name) claims, in any form nbgrader writes
+    (lateness.parse_timestamp), or None."""
     texts = []
     try:
         texts.append(X.read_capped(folder / X.TIMESTAMP_FILE, 1024).decode("utf-8", "replace").strip())
@@ -34,13 +24,9 @@ def claimed(folder: Path, zone: ZoneInfo) -> float | None:
     texts += [info.claimed] if info else []
     for text in texts:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                moment = parser.parse(text, tzinfos=lambda name, offset: timezone.utc
-                                      if name in ("UTC", "GMT", "Z") else zone)
+            return parse_timestamp(text, zone).timestamp()
         except (ValueError, OverflowError):
             continue
-        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp()
     return None
 
 

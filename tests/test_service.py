@@ -42,7 +42,7 @@ def course(tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("service-course"))
     shutil.copytree(ROOT / "release", root / "release")
     with open(root / "nbgrader_config.py", "a") as config:
-        config.write(f'\nc.Exchange.timezone = "Asia/Seoul"\nc.CourseService.feedback_limit = {LIMIT}\n')
+        config.write(f'\nc.CourseService.feedback_limit = {LIMIT}\n')  # the course's zone: Asia/Seoul
     made = run_autograder_module("autograder.exchange", root)
     assert made.returncode == 0, made.stderr
     release(root)
@@ -189,7 +189,17 @@ def hand_in(root, student, stamp: str, files: dict) -> str:
     return name
 
 
-# --once: malformed, forged ------------------------------------------------------------------
+def test_make_exchange_gives_nbgrader_modes_and_can_run_again(course):
+    import stat
+    again = run_autograder_module("autograder.exchange", course)
+    assert again.returncode == 0 and "in place" in again.stdout
+    modes = {path: stat.S_IMODE((course / "exchange" / path).stat().st_mode)
+             for path in ("", COURSE_ID, f"{COURSE_ID}/outbound", f"{COURSE_ID}/inbound", f"{COURSE_ID}/feedback")}
+    assert modes == {"": 0o777, COURSE_ID: 0o755, f"{COURSE_ID}/outbound": 0o755, f"{COURSE_ID}/inbound": 0o2733,
+                     f"{COURSE_ID}/feedback": 0o711}
+
+
+# --once: malformed, forged --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def once_run(course):
@@ -239,6 +249,7 @@ def test_malformed_submissions_get_their_reason_and_the_service_goes_on(course, 
     assert jack["extra_data"]["status"] == "provisional" and jack["score"] > 0
     assert auto_score(course, "jack") == jack["score"]
     assert {row["state"] for row in ledger(course).values()} == {"released"}
+    assert {oct(p.stat().st_mode & 0o777) for p in (exchange(course) / "feedback").iterdir()} == {oct(0o644)}
 
 
 def test_a_forged_early_timestamp_does_not_make_a_submission_early(course, once_run):
@@ -247,6 +258,8 @@ def test_a_forged_early_timestamp_does_not_make_a_submission_early(course, once_
     assert started - 60 < trusted <= time.time()  # the service's time, not the year-early claim
     written = (course / "submitted" / "dana" / ASSIGNMENT / "timestamp.txt").read_text()
     assert abs(datetime.fromisoformat(written).timestamp() - trusted) < 1e-3
+    lateness = results(course, "dana")["extra_data"]["lateness"]  # what the page and the late policy use
+    assert abs(datetime.fromisoformat(lateness["submitted"]).timestamp() - trusted) < 1e-3
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
         recorded = gb.find_submission(ASSIGNMENT, "dana").timestamp
     assert abs((recorded if recorded.tzinfo else recorded.replace(tzinfo=timezone.utc)).timestamp() - trusted) < 1
@@ -356,3 +369,28 @@ def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_nothing(course,
         assert len(fetched_pages(course, student)) == sum(1 for s, _ in burst if s == student)
     assert auto_score(course, "r0") == results(course, "r1")["score"] > 0  # r0's latest: the correct one
     assert rows[folders[-1]]["trusted_at"] > rows[folders[0]]["trusted_at"]
+
+
+# The rules, without processes ------------------------------------------------------------------
+
+def test_the_limit_counts_full_feedbacks_in_the_last_24_hours():
+    from autograder.ledger import DAY, next_feedback
+    assert next_feedback([], 2, 100.0) is None and next_feedback([10.0], 2, 100.0) is None
+    assert next_feedback([10.0, 50.0], 2, 100.0) == 10.0 + DAY  # the oldest leaves the window first
+    assert next_feedback([10.0, 50.0, 60.0], 2, 100.0) == 50.0 + DAY
+    assert next_feedback([10.0, 50.0], None, 100.0) is None  # no limit set
+
+
+def test_a_claimed_time_is_clamped_between_what_the_service_knows():
+    from autograder.trusted_time import clamped
+    assert clamped(1000.0, 2000.0, 3000.0) == 2000.0  # claims to predate the service's last look
+    assert clamped(9000.0, 2000.0, 3000.0) == 3000.0  # claims the future
+    assert clamped(2500.0, 2000.0, 3000.0) == 2500.0 and clamped(None, 2000.0, 3000.0) == 3000.0
+
+
+def test_inbound_names_are_split_as_nbgrader_collect_splits_them():
+    from autograder.exchange import parse_name
+    info = parse_name("kim+extra+lesson08+2026-12-01 22:30:54.295559 ROK+AbC-12_x")
+    assert (info.student_id, info.assignment_id, info.claimed) == ("kim+extra", "lesson08",
+                                                                   "2026-12-01 22:30:54.295559 ROK")
+    assert parse_name(".hidden+lesson08+t+r") is None and parse_name("README") is None
