@@ -154,6 +154,9 @@ def test_fetch_submit_and_fetch_feedback_in_the_assignments_tab_with_the_service
                 context.close()
             service_tree = descendants(service.pid)
             home_bytes = f"HOME={home}".encode()
+            students = live_processes(lambda _, environ: home_bytes in environ.split(b"\0"))
+            # What the checks below must find gone: the service's warm parent, the student's server and kernel.
+            assert len(service_tree) > 1 and any("ipykernel" in p for p in students), (service_tree, students)
     finally:
         status = stop_service(service)
 
