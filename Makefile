@@ -11,7 +11,7 @@ WHEELHOUSE ?= wheelhouse
 # nbgrader runs `alembic` by name: the venv's scripts come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test test-gpu bench release exchange serve lab student-bundle student-lab wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
+.PHONY: install demo test test-gpu bench bench-service release exchange serve lab student-bundle student-lab wheelhouse offline-install browser-setup sandbox-setup clean-notebooks clean
 
 # The course's package and its two kernels, in a venv that has everything else.
 define install_course
@@ -100,6 +100,12 @@ offline-install:
 ## bench: seconds per submission against plain nbgrader autograde, and kernel memory (figures, not a test)
 bench: $(VENV)/.installed sandbox-setup
 	$(PY) tools/bench_grading.py $(N)
+
+## bench-service: the grading service (a process of its own) under a class of 200 each submitting once within 5 min
+##   through the exchange: seconds to feedback (p50, p95, max), idle CPU, CPU per submission (figures, not a test;
+##   ARGS="--students 20 --window 30" for a quick run)
+bench-service: $(VENV)/.installed sandbox-setup
+	$(PY) tools/bench_service.py $(ARGS)
 
 ## lab: JupyterLab 4 on 127.0.0.1 for the course, with nbgrader's extensions, on the course's kernel
 lab: $(VENV)/.installed

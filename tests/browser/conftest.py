@@ -8,6 +8,7 @@ tools/student_setup.py with its own HOME, on the same course copy and its exchan
 (/usr/bin/chromium, installed by tools/browser_setup.sh) runs headless through Playwright.
 Every step leaves a screenshot in test-artifacts/browser/.
 """
+import contextlib
 import os
 import secrets
 import shutil
@@ -138,12 +139,24 @@ def student_lab(course_copy, artifacts, tmp_path_factory):
     locations from outside. lesson08 is released into the course copy's exchange first, as `make release`
     does. The server's `root` is the student's folder, `home` their HOME; their nbgrader id is STUDENT_ID."""
     course.nbgrader(course_copy, "release_assignment", course.ASSIGNMENT, "--force")
-    home = tmp_path_factory.mktemp("student-home")
-    folder = student_setup.make_folder(home, course_copy, course.ASSIGNMENT, student_id=STUDENT_ID)
+    with student_server(course_copy, tmp_path_factory.mktemp("student-home"), artifacts / "student-server.log") as lab:
+        yield lab
+
+
+@pytest.fixture(scope="session")
+def start_student_lab():
+    """student_server, for a test that starts a student's JupyterLab of its own (`with start_student_lab(...)`)."""
+    return student_server
+
+
+@contextlib.contextmanager
+def student_server(course_root, home, log_path, student_id=STUDENT_ID):
+    """A student's JupyterLab as student_lab starts it, for the course at `course_root`, in `home`; stopped on exit."""
+    folder = student_setup.make_folder(home, course_root, course.ASSIGNMENT, student_id=student_id)
     _no_news(home / ".jupyter" / "lab" / "user-settings")  # where JupyterLab keeps settings, under HOME
-    env = student_setup.student_env(home, STUDENT_ID, {**os.environ, "PATH": course.bin_path()})
+    env = student_setup.student_env(home, student_id, {**os.environ, "PATH": course.bin_path()})
     command = student_setup.lab_command(folder, Path(sys.executable).parent / "jupyter")
-    yield from _serve(command, folder, env, artifacts / "student-server.log", home=home)
+    yield from _serve(command, folder, env, log_path, home=home)
 
 
 def _no_news(settings_dir):
