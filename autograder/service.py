@@ -17,8 +17,10 @@ but its page only says it was received and when the next feedback comes.
 """
 import os
 import pwd
+import queue
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -144,6 +146,10 @@ class Service:
         self.failures: dict[str, int] = {}  # folder → how often the service itself failed on it
         self.last_scan = ledger.alive_at()  # folders found later than this arrived after it
         self.alive_written = 0.0
+        # Grading runs on `runner.workers` threads at once; recording and releasing stay on this one.
+        self.in_flight: dict[str, ServiceJob] = {}  # folder → the job a grader thread holds
+        self.done: queue.Queue = queue.Queue()  # (job, Graded or None, traceback or None)
+        self.woken = threading.Event()  # a grader finished (without a watcher: --once)
 
     def log(self, text: str) -> None:
         _log(self.class_run.stream, text)
@@ -160,15 +166,19 @@ class Service:
                 self._guarded(row, self.release, row.folder, row.student, row.page)
             while not self.stopping:
                 self.scan()
-                graded = self.grade_ready()
-                if graded or time.time() - self.alive_written >= ALIVE_EVERY_S:
+                moved = self.start_ready() + self.finish_done()
+                if moved or time.time() - self.alive_written >= ALIVE_EVERY_S:
                     self.ledger.alive()
                     self.alive_written = time.time()
-                if graded or self.stopping:
+                if moved or self.stopping:
                     continue
-                if once:
+                if once and not self.in_flight:
                     break
-                self.watcher.wait(self.watcher.interval)
+                if self.watcher is not None:
+                    self.watcher.wait(self.watcher.interval)
+                else:
+                    self.woken.wait(1.0)
+                    self.woken.clear()
             self.log("stopped" if self.stopping else "done: every complete submission is released")
         finally:
             if self.watcher is not None:
@@ -192,8 +202,10 @@ class Service:
 
     def _stop(self, number, frame) -> None:
         self.stopping = True
-        if self.watcher is not None:
-            self.watcher.changed.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        (self.watcher.changed if self.watcher is not None else self.woken).set()
 
     def scan(self) -> None:
         """Every new folder of this assignment in inbound/ into the ledger, with its trusted time."""
@@ -237,34 +249,55 @@ class Service:
         if owner != student_id and owner != pwd.getpwuid(os.getuid()).pw_name:
             self.log(f"{entry.path} claims to be submitted by {student_id} but is owned by {owner}")
 
-    def grade_ready(self) -> int:
-        """Grade every complete folder (a student's oldest first, one per student per round), record and
-        release each. How many were graded."""
-        rows, students = [], set()
+    def start_ready(self) -> int:
+        """Hand each complete folder to a free grader (a student's oldest first, never two of one student at
+        once): a long notebook holds up its own worker only, never the submissions that arrive meanwhile.
+        An unreadable one is finished here (no kernel needed). How many were taken up."""
+        workers, taken = max(1, self.runner.workers), 0
+        busy = {job.row.student for job in self.in_flight.values()}
         for row in self.ledger.in_state(self.assignment.assignment_id, SEEN):
-            if row.student not in students and X.secret_of(self.exchange.inbound / row.folder) is not None:
-                students.add(row.student)
-                rows.append(row)
-        jobs = [job for job in (self._guarded(row, self.plan, row) for row in rows) if job is not None]
-        limits = self.class_run.limits
-        for job in [j for j in jobs if j.data is None]:  # unreadable: no kernel needed
-            graded = not_readable(job.sub.student_id, self.assignment, job.reason, limits)
-            self._guarded(job.row, self.finish, job, graded)
-        readable, finished = [j for j in jobs if j.data is not None], set()
-        if readable and not self.stopping:
+            if self.stopping or len(self.in_flight) >= workers:
+                break
+            if row.student in busy or X.secret_of(self.exchange.inbound / row.folder) is None:
+                continue
+            busy.add(row.student)
+            taken += 1
+            job = self._guarded(row, self.plan, row)
+            if job is None:
+                continue
+            if job.data is None:
+                graded = not_readable(job.sub.student_id, self.assignment, job.reason, self.class_run.limits)
+                self._guarded(row, self.finish, job, graded)
+                continue
+            self.in_flight[row.folder] = job
+            self.log(f"grading {row.student} ({row.folder})")
+            threading.Thread(target=self._grade, args=(job,), name=f"grader {row.student}", daemon=True).start()
+        return taken
+
+    def _grade(self, job: ServiceJob) -> None:
+        """A grader thread: grade one job on the runner and hand the outcome back to the service's thread."""
+        try:
+            [(_, graded)] = self.runner.run([job], self.assignment, self.class_run.limits, self.recorder.progress,
+                                            needs_gpu=lambda job: self.cuda and job.gpu)
+            self.done.put((job, graded, None))
+        except Exception:  # the runner itself (a worker, the engine): tried again
+            self.done.put((job, None, traceback.format_exc()))
+        self._wake()
+
+    def finish_done(self) -> int:
+        """Record and release what the graders finished. How many."""
+        finished = 0
+        while True:
             try:
-                for job, graded in self.runner.run(readable, self.assignment, limits, self.recorder.progress,
-                                                   needs_gpu=lambda job: self.cuda and job.gpu):
-                    finished.add(job.row.folder)
-                    self._guarded(job.row, self.finish, job, graded)
-                    if self.stopping:
-                        break
-                    self.scan()  # what arrived meanwhile is in the ledger, with the time it was seen
-            except Exception:  # the runner itself (a worker, the engine): these jobs are tried again
-                for job in readable:
-                    if job.row.folder not in finished:
-                        self._failed(job.row, traceback.format_exc())
-        return len(rows)
+                job, graded, trace = self.done.get_nowait()
+            except queue.Empty:
+                return finished
+            finished += 1
+            del self.in_flight[job.row.folder]
+            if trace is not None:
+                self._failed(job.row, trace)
+            else:
+                self._guarded(job.row, self.finish, job, graded)
 
     def _guarded(self, row, step, *args):
         """step(*args), or None when the service itself fails on this submission: never the others' loss."""

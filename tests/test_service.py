@@ -265,6 +265,30 @@ def test_a_forged_early_timestamp_does_not_make_a_submission_early(course, once_
     assert abs((recorded if recorded.tzinfo else recorded.replace(tzinfo=timezone.utc)).timestamp() - trusted) < 1
 
 
+def test_a_long_notebook_holds_up_only_its_own_worker(course, once_run, tmp_path):
+    """A submission that arrives while another one loops is graded by the free worker at once, not after
+    the loop's time limit: graders take up new work as they free up, never in rounds."""
+    loops = submission(to_numpy="while True:\n    pass")  # its answer cell runs into the cell limit
+    slow = hand_in(course, "slowpoke", datetime.now(SEOUL).strftime("%Y-%m-%d %H:%M:%S.%f ROK"),
+                   {f"{ASSIGNMENT}.ipynb": loops})
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            autograder_command("serve", ASSIGNMENT, "--course-root", course, "--once", "--cell-timeout", "12",
+                               "--workers", "2"),
+            cwd=course, env={**os.environ, "PATH": bin_path()}, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        wait_for_line(log, f"grading slowpoke ({slow})")
+        quick = submit(course, "quick", submission())  # arrives while the loop holds one worker
+        assert process.wait(180) == 0, log.read_text()[-2000:]
+    finally:
+        stop(process)
+    text = log.read_text()
+    assert text.index(f"released feedback for quick ({quick})") < text.index(f"released feedback for slowpoke ({slow})")
+    assert results(course, "quick")["score"] > results(course, "slowpoke")["score"]
+
+
 # The long-running service -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -362,7 +386,8 @@ def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_nothing(course,
     assert [rows[f]["gradings"] for f in folders] == [1] * len(folders)
     text = log.read_text()
     for folder in folders:
-        assert text.count(f"({folder})") == 1, folder  # one release line each
+        releases = [line for line in text.splitlines() if "released feedback for" in line and f"({folder})" in line]
+        assert len(releases) == 1, folder  # one release line each
     for path, identity in released.items():  # pages released before the kill are not written again
         assert (path.stat().st_ino, path.stat().st_mtime_ns) == identity
     for student in {s for s, _ in burst}:
