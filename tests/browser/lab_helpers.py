@@ -45,14 +45,18 @@ def open_notebook(page, server, workspace, path):
     page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=KERNEL_START_TIMEOUT_MS)
     page.wait_for_function(f"() => {{ const k = ({KERNEL_JS})(); return k && k.status === 'idle'; }}",
                            timeout=KERNEL_START_TIMEOUT_MS)
-    # JupyterLab attaches the cells a few at a time: wait for all of them.
+    wait_cells_attached(page)
+    return page.evaluate(KERNEL_JS)["name"]
+
+
+def wait_cells_attached(page):
+    """JupyterLab attaches a notebook's cells a few at a time: wait for all of them."""
     page.wait_for_function("""() => {
         const panel = window.jupyterapp.shell.currentWidget;
         return panel.content.widgets.length > 0
             && panel.node.querySelectorAll('.jp-Cell[data-windowed-list-index]').length
                === panel.content.widgets.length;
     }""")
-    return page.evaluate(KERNEL_JS)["name"]
 
 
 def open_lab(page, server, workspace):

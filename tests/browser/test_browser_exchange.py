@@ -20,7 +20,7 @@ import torch
 from nbgrader.api import Gradebook
 
 import course
-from lab_helpers import menu, replace_cell_text, save, show_cell, wait_kernel_idle
+from lab_helpers import menu, replace_cell_text, save, show_cell, wait_cells_attached, wait_kernel_idle
 
 pytestmark = pytest.mark.browser
 
@@ -199,12 +199,7 @@ def student_loop(page, lab, service, service_log, shot):
     fetched.locator(".nested_list_item a", has_text=course.ASSIGNMENT).click()
     page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").first.wait_for()
     wait_kernel_idle(page)
-    page.wait_for_function("""() => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        return panel.content.widgets.length > 0
-            && panel.node.querySelectorAll('.jp-Cell[data-windowed-list-index]').length
-               === panel.content.widgets.length;
-    }""")
+    wait_cells_attached(page)
     shot(page, "exchange-02-fetched-notebook-open")
 
     # The reference answers, typed in (as test_browser_student.py does), then saved.
