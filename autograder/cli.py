@@ -136,13 +136,11 @@ def main(argv=None) -> int:
 
 def serve(args) -> int:
     """The grading service (service.py), with the views' pages."""
-    if not (Path(args.course_root) / CONFIG_FILE).is_file():
-        print(f"autograder: no {CONFIG_FILE} in {Path(args.course_root).resolve()}: give --course-root, the "
-              "course's folder", file=sys.stderr)
-        return 2
-    if not (math.isfinite(args.cell_timeout) and args.cell_timeout >= MIN_CELL_TIMEOUT):
-        print(f"autograder: --cell-timeout {args.cell_timeout:g}: give at least {MIN_CELL_TIMEOUT:g} seconds",
-              file=sys.stderr)
+    try:
+        check_cell_timeout(args.cell_timeout)
+        check_course_root(Path(args.course_root), "--course-root")
+    except ArgumentProblem as problem:
+        print(f"autograder: {problem}", file=sys.stderr)
         return 2
     busy = gradebook_busy(args.course_root)  # said at once, before any kernel starts (the service checks it again)
     if busy:
@@ -150,13 +148,7 @@ def serve(args) -> int:
         return 1
     limits = Limits(kernel_name=kernelspec.grader_kernel(course_id(args.course_root)), cell_timeout=args.cell_timeout,
                     notebook_timeout=max(DEFAULTS.notebook_timeout, args.cell_timeout))
-    from .executors.gpus import visible_gpus
-    gpus = visible_gpus()
-    try:  # as for grade: the first warm parent imports torch while this process imports the rest
-        engine = open_engine(args.engine, limits.kernel_name, gpu=bool(gpus))
-        engine.prepare(1)
-    except EngineError:  # said by the service's own start, in its words
-        engine = None
+    gpus, engine = early_engine(args.engine, limits.kernel_name)
     try:
         from .batch import BatchError, Options
         from .service import ServiceError, serve as run_service
@@ -174,9 +166,7 @@ def serve(args) -> int:
 
 def check_arguments(args) -> None:
     """Refuse (ArgumentProblem) arguments that cannot work, before anything is created or a kernel starts."""
-    if not (math.isfinite(args.cell_timeout) and args.cell_timeout >= MIN_CELL_TIMEOUT):
-        raise ArgumentProblem(f"--cell-timeout {args.cell_timeout:g}: give a number of seconds, at least "
-                              f"{MIN_CELL_TIMEOUT:g} (default {DEFAULTS.cell_timeout:g})")
+    check_cell_timeout(args.cell_timeout)
     if not (math.isfinite(args.notebook_timeout) and args.notebook_timeout >= args.cell_timeout):
         raise ArgumentProblem(f"--notebook-timeout {args.notebook_timeout:g}: give a number of seconds, at least "
                               f"the cell timeout ({args.cell_timeout:g}; default {DEFAULTS.notebook_timeout:g})")
@@ -184,10 +174,7 @@ def check_arguments(args) -> None:
         raise ArgumentProblem(f"--memory-limit {args.memory_limit}: give at least {MIN_MEMORY_MB} MiB, what a kernel "
                               f"that imports torch needs (default {DEFAULTS.memory_limit_mb})")
     root = Path(args.course)
-    if not (root / CONFIG_FILE).is_file():
-        above = next((str(folder) for folder in root.resolve().parents if (folder / CONFIG_FILE).is_file()), "ROOT")
-        raise ArgumentProblem(f"no {CONFIG_FILE} in {root.resolve()}: not a course root; "
-                              f"pass --course {above}, the folder that holds it")
+    check_course_root(root, "--course")
     source = _source_directory(root)
     named = args.assignment not in ("", ".", "..") and Path(args.assignment).name == args.assignment
     if not (named and (source / args.assignment).is_dir()):
@@ -203,6 +190,20 @@ def check_arguments(args) -> None:
     if not existing.is_dir():
         what = "is a file" if existing == out else f"is below {existing}, a file"
         raise ArgumentProblem(f"--out {args.out}: {what}, not a folder; give a new or existing folder for the results")
+
+
+def check_cell_timeout(seconds: float) -> None:
+    if not (math.isfinite(seconds) and seconds >= MIN_CELL_TIMEOUT):
+        raise ArgumentProblem(f"--cell-timeout {seconds:g}: give a number of seconds, at least "
+                              f"{MIN_CELL_TIMEOUT:g} (default {DEFAULTS.cell_timeout:g})")
+
+
+def check_course_root(root: Path, option: str) -> None:
+    """ArgumentProblem unless `root` holds the course's config (naming the folder above that does)."""
+    if not (root / CONFIG_FILE).is_file():
+        above = next((str(folder) for folder in root.resolve().parents if (folder / CONFIG_FILE).is_file()), "ROOT")
+        raise ArgumentProblem(f"no {CONFIG_FILE} in {root.resolve()}: not a course root; "
+                              f"pass {option} {above}, the folder that holds it")
 
 
 def _source_directory(root: Path) -> Path:
@@ -225,6 +226,19 @@ def interpreter() -> str:
     return relative if os.sep in relative else os.path.join(".", relative)
 
 
+def early_engine(kind: str, kernel_name: str, require_sandbox: bool = False):
+    """(this machine's GPUs, an engine whose first warm parent imports torch while this process imports the
+    rest), or (GPUs, None) when it can't start: the run's own start then says why, in its words."""
+    from .executors.gpus import visible_gpus
+    gpus = visible_gpus()
+    try:
+        engine = open_engine(kind, kernel_name, gpu=bool(gpus), require_sandbox=require_sandbox)
+        engine.prepare(1)
+    except EngineError:
+        engine = None
+    return gpus, engine
+
+
 def grade(args, argv) -> int:
     try:
         check_arguments(args)
@@ -238,15 +252,8 @@ def grade(args, argv) -> int:
     limits = Limits(kernel_name=args.kernel or kernelspec.grader_kernel(course_id(args.course)),
                     cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
-    gpus, engine = None, None
-    if not args.scheduler:  # the first warm parent imports torch while this process imports the rest
-        from .executors.gpus import visible_gpus
-        gpus = visible_gpus()
-        try:
-            engine = open_engine(args.engine, limits.kernel_name, gpu=bool(gpus), require_sandbox=args.require_sandbox)
-            engine.prepare(1)
-        except EngineError:  # said by the run's own start, in its words
-            engine = None
+    gpus, engine = (None, None) if args.scheduler else early_engine(args.engine, limits.kernel_name,
+                                                                    args.require_sandbox)
     try:
         return _grade(args, argv, limits, gpus, engine)
     finally:
