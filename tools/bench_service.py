@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from course import ASSIGNMENT, bin_path, nbgrader, nbgrader_command, scratch_course  # noqa: E402
+from course import ASSIGNMENT, bin_path, nbgrader, nbgrader_command, process_tree, scratch_course  # noqa: E402
 
 from autograder import course as course_config  # noqa: E402
 
@@ -206,28 +206,10 @@ def verify(students) -> dict:
     return found
 
 
-def tree(pid: int) -> list[int]:
-    """`pid` and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, ()))
-    return found
-
-
 def tree_cpu(pid: int) -> float:
     """CPU seconds of the process tree: each live process's user and system time, and its reaped children's."""
     total = 0
-    for member in tree(pid):
+    for member in process_tree(pid):
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -246,7 +228,7 @@ def idle_cpu(pid: int, seconds: float) -> float:
 
 def stop(process: subprocess.Popen) -> list[int]:
     """SIGTERM (the service stops cleanly), SIGKILL after 30 s; the tree's processes still alive after."""
-    members = tree(process.pid) if process.poll() is None else []
+    members = process_tree(process.pid) if process.poll() is None else []
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:

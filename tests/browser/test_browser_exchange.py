@@ -92,23 +92,6 @@ def live_processes(match) -> list[str]:
     return found
 
 
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, stack = set(), [pid]
-    while stack:
-        current = stack.pop()
-        found.add(current)
-        stack.extend(children.get(current, ()))
-    return found
-
-
 def open_assignments(page):
     """Nbgrader → Assignment List (it opens the tab, or brings it to the front), its lists loaded."""
     menu(page, "Nbgrader", "Assignment List")
@@ -152,7 +135,7 @@ def test_fetch_submit_and_fetch_feedback_in_the_assignments_tab_with_the_service
                 raise
             finally:
                 context.close()
-            service_tree = descendants(service.pid)
+            service_tree = set(course.process_tree(service.pid))
             home_bytes = f"HOME={home}".encode()
             students = live_processes(lambda _, environ: home_bytes in environ.split(b"\0"))
             # What the checks below must find gone: the service's warm parent, the student's server and kernel.
