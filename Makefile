@@ -66,9 +66,11 @@ sandbox-setup:
 browser-setup:
 	tools/browser_setup.sh
 
-## test: the whole suite: nbval on notebooks/, the assignment, its mutants, the autograder, the browser tests
+## test: the whole suite: nbval on notebooks/, the assignment, its mutants, the autograder, the browser tests, on
+##   TEST_WORKERS pytest-xdist workers (a file at a time: tests/conftest.py)
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed sandbox-setup browser-setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## test-gpu: on a CUDA machine, the whole GPU check, ending in a one-line summary: doctor, the GPU tests
 ##   (hidden ones included), every GPU mutant graded on the CUDA kernel, nbval of the lecture on CUDA

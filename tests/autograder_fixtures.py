@@ -6,14 +6,15 @@ tests never touch the working tree's gradebook and can run beside other work.
 What several test files compare against is graded once per session:
     warm_engine()      one warm engine (its parents import torch once)
     nbgrader_release   the course released by real `nbgrader generate_assignment`
-    nbgrader_scores    real `nbgrader autograde` of the references, the GPU skipper and two samples
+    nbgrader_class_scores   real `nbgrader autograde` of the references and the GPU skipper
+    nbgrader_sample_scores  real `nbgrader autograde` of two samples
     samples_graded     `python -m autograder grade` of the samples, recorded in a scratch course
     warm_class         the engines' class (samples, references, every mutant and correct variant)
                        graded on the warm engine
     fresh_class_run    the same class, less the correct variants, graded on the fresh engine
-nbgrader_scores' runs, test_wheelhouse's offline node (node_install) and the class runs (the samples',
-the warm and the fresh class: in_background) start with the session (tests/conftest.py) and run
-while the tests do.
+Their nbgrader runs, test_wheelhouse's offline node (node_install) and the class runs (the samples',
+the warm and the fresh class: in_background) start before the first test that reads them
+(tests/conftest.py, tests/parallel.py) and run while the tests do.
 """
 import atexit
 import json
@@ -70,6 +71,12 @@ def run_autograder(*args, env=None, cwd=None, timeout=600):
     env = {**os.environ, "PATH": bin_path(), **(env or {})}
     return subprocess.run(autograder_command(*args), cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def grade_samples_way(root, submissions, out, *extra):
+    """`grade lesson08 ...` in the scratch course `root` with samples_run's cell timeout, as an instructor runs it."""
+    return run_autograder(*grade_args(root, submissions, out, *extra, cell_timeout=SAMPLES_CELL_TIMEOUT), cwd=root,
+                          timeout=300)
 
 
 def interruptible():
@@ -154,28 +161,50 @@ def nbgrader_release(tmp_path_factory):
     return scratch_course(tmp_path_factory.mktemp("nbgrader-release"))
 
 
-# The priority of what starts with the session (tests/conftest.py): below the tests', so that it
-# takes what cores they leave idle, and not so far below that a kernel of nbgrader_runs starved by
-# busy tests could reach nbgrader's 30 s cell timeout.
+# Minutes of CPU in subprocesses that only later tests read: started before the first test that
+# may read them (conftest.started_early), so that they run while the tests wait: the nbgrader runs
+# and node_install below the tests' priority; the class runs (in_background) at it, one after the
+# other, in this order.
+EARLY = ("nbgrader_class_runs", "nbgrader_sample_runs", "node_install", "samples_run", "warm_class_run",
+         "fresh_class_run", "node_samples_run")
+
+# The priority of what starts early: below the tests', so that it takes what cores they leave
+# idle, and not so far below that a kernel of an nbgrader run starved by busy tests could reach
+# nbgrader's 30 s cell timeout.
 BACKGROUND_NICENESS = 5
 
 
 @pytest.fixture(scope="session")
-def nbgrader_runs(nbgrader_release, tmp_path_factory):
-    """Real `nbgrader autograde` (course.start_autograde: three runs at once, each in a copy of
-    nbgrader_release) of nbgrader_class(), and of the samples NBGRADER_SAMPLES by their names,
+def nbgrader_class_runs(nbgrader_release, tmp_path_factory):
+    """Real `nbgrader autograde` (course.start_autograde: two runs at once, each in a copy of
+    nbgrader_release) of nbgrader_class(), started and left running, at BACKGROUND_NICENESS."""
+    runs = start_autograde(nbgrader_release, nbgrader_class(), tmp_path_factory.mktemp("nbgrader-class"),
+                           processes=2, niceness=BACKGROUND_NICENESS)
+    yield runs
+    stop_autograde(runs)
+
+
+@pytest.fixture(scope="session")
+def nbgrader_sample_runs(nbgrader_release, tmp_path_factory):
+    """Real `nbgrader autograde` of the samples NBGRADER_SAMPLES, by their names, in one run,
     started and left running, at BACKGROUND_NICENESS."""
-    notebooks = {**nbgrader_class(), **{student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}}
-    runs = start_autograde(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-autograde"),
+    notebooks = {student: read(SAMPLES / f"{student}.ipynb") for student in NBGRADER_SAMPLES}
+    runs = start_autograde(nbgrader_release, notebooks, tmp_path_factory.mktemp("nbgrader-samples"), processes=1,
                            niceness=BACKGROUND_NICENESS)
     yield runs
     stop_autograde(runs)
 
 
 @pytest.fixture(scope="session")
-def nbgrader_scores(nbgrader_runs):
-    """{student: {grade_id: auto score}} from nbgrader_runs, once they have finished."""
-    return autograded(nbgrader_runs)
+def nbgrader_class_scores(nbgrader_class_runs):
+    """{student: {grade_id: auto score}} from nbgrader_class_runs, once they have finished."""
+    return autograded(nbgrader_class_runs)
+
+
+@pytest.fixture(scope="session")
+def nbgrader_sample_scores(nbgrader_sample_runs):
+    """{student: {grade_id: auto score}} from nbgrader_sample_runs, once it has finished."""
+    return autograded(nbgrader_sample_runs)
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +219,7 @@ def node_install(tmp_path_factory):
 
 
 # The class runs: gradings that tests read only later, one after the other (the order of
-# conftest.EARLY), at the tests' own priority (what they grade must not depend on the load).
+# EARLY), at the tests' own priority (what they grade must not depend on the load).
 _class_runs = ThreadPoolExecutor(1, thread_name_prefix="class-runs")
 _class_processes = []
 

@@ -14,9 +14,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder_fixtures import (SAMPLES, SAMPLES_CELL_TIMEOUT, autograder_command, grade_args, interruptible,
-                                 run_autograder)
-from course import bin_path, copy_course
+from autograder_fixtures import (SAMPLES, SAMPLES_CELL_TIMEOUT, autograder_command, grade_args, grade_samples_way,
+                                 interruptible)
+from course import bin_path
 
 pytestmark = pytest.mark.slow
 STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
@@ -24,11 +24,6 @@ STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
 
 def command(root, submissions, out, *extra):
     return autograder_command(*grade_args(root, submissions, out, *extra, cell_timeout=SAMPLES_CELL_TIMEOUT))
-
-
-def run(root, submissions, out, *extra):
-    return run_autograder(*grade_args(root, submissions, out, *extra, cell_timeout=SAMPLES_CELL_TIMEOUT), cwd=root,
-                          timeout=300)
 
 
 def load(out, student):
@@ -127,11 +122,11 @@ def test_results_are_recorded_in_the_gradebook_for_formgrader(demo, ag_assignmen
         (SAMPLES / "alice.ipynb").read_bytes()
 
 
-def test_scores_agree_with_nbgrader_autograde(demo, nbgrader_scores):
+def test_scores_agree_with_nbgrader_autograde(demo, nbgrader_sample_scores):
     """alice and bob as real `nbgrader autograde` scores them (once a session, autograder_fixtures)."""
     from autograder_fixtures import NBGRADER_SAMPLES
     out = demo[1]
-    theirs = {student: nbgrader_scores[student] for student in NBGRADER_SAMPLES}
+    theirs = {student: nbgrader_sample_scores[student] for student in NBGRADER_SAMPLES}
     assert set(theirs) == {"alice", "bob"}
     for student, scores in theirs.items():
         ours = {t["name"]: t for t in load(out, student)["tests"]}
@@ -142,7 +137,7 @@ def test_scores_agree_with_nbgrader_autograde(demo, nbgrader_scores):
 
 def test_running_the_same_command_twice_changes_nothing(demo):
     root, out, _, snapshot = demo
-    again = run(root, SAMPLES, out, "--record")
+    again = grade_samples_way(root, SAMPLES, out, "--record")
     assert again.returncode == 0
     assert again.stderr.count("(kept from an earlier run)") == len(STUDENTS)
     assert {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")} == snapshot
@@ -155,7 +150,7 @@ def test_a_zip_in_nbgrader_layout_grades_the_same(demo, tmp_path):
         for student in ("alice", "erin"):
             z.write(SAMPLES / f"{student}.ipynb", f"submitted/{student}/lesson08/lesson08.ipynb")
     zipped_out = tmp_path / "out"
-    result = run(root, archive, zipped_out, "--workers", "1")  # one warm parent: erin's notebook needs no kernel
+    result = grade_samples_way(root, archive, zipped_out, "--workers", "1")  # one warm parent: erin's notebook needs no kernel
     assert result.returncode == 0, result.stderr
     for student in ("alice", "erin"):
         assert comparable(load(zipped_out, student)) == comparable(load(out, student))
@@ -187,7 +182,7 @@ def test_an_interrupted_run_resumes_without_losing_or_duplicating_anyone(demo, t
     wait_for(resumed / "bob" / "results.json")
     killed.kill()  # kill -9
     killed.wait()
-    final = run(root, subs, resumed)
+    final = grade_samples_way(root, subs, resumed)
     assert final.returncode == 0, final.stderr
     assert final.stderr.count("kept from an earlier run") >= 2
     rows = list(csv.DictReader((resumed / "grades.csv").open(encoding="utf-8-sig")))
@@ -195,60 +190,3 @@ def test_an_interrupted_run_resumes_without_losing_or_duplicating_anyone(demo, t
     for student in ("alice", "bob", "dave"):
         assert comparable(load(resumed, student)) == comparable(load(out, student))
     assert not list(resumed.glob("**/.*.partial"))
-
-
-def test_a_run_that_cannot_start_exits_non_zero(ag_course, tmp_path):
-    root = ag_course[0]
-    missing = run(root, tmp_path / "nowhere", tmp_path / "out")
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
-    (tmp_path / "empty").mkdir()
-    empty = run(root, tmp_path / "empty", tmp_path / "out")
-    assert empty.returncode == 1 and "no lesson08.ipynb submissions" in empty.stderr
-    no_kernel = run(root, SAMPLES, tmp_path / "out", "--kernel", "no-such-kernel")
-    assert no_kernel.returncode == 1 and "no-such-kernel" in no_kernel.stderr
-
-
-def test_only_a_recording_run_changes_the_gradebook_and_a_lowered_result_is_told(ag_answers, tmp_path):
-    from autograder_fixtures import submission
-    root = copy_course(tmp_path / "course")
-    folder = tmp_path / "class"
-    folder.mkdir()
-    (folder / "ana.ipynb").write_bytes(submission())
-    recorded = run(root, folder, tmp_path / "official", "--record")
-    assert recorded.returncode == 0, recorded.stderr
-    assert recorded.stderr.startswith("recording: results go to")
-
-    def in_gradebook():
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pytorch-course") as gb:
-            return {s.student.id: s.score for s in gb.assignment_submissions("lesson08")}
-    before = in_gradebook()
-    assert before["ana"] > 0
-    trial = run(root, folder, tmp_path / "trial", "--cell-timeout", "1", "--notebook-timeout", "1")
-    assert trial.returncode == 0, trial.stderr
-    assert trial.stderr.startswith("trial run: results go to") and "--record" in trial.stderr.splitlines()[0]
-    assert in_gradebook() == before, "a trial run leaves the gradebook as it was"
-    (folder / "ana.ipynb").write_bytes(submission(to_numpy="def to_numpy(tensor):\n    return tensor.numpy()"))
-    lowered = run(root, folder, tmp_path / "official", "--record")
-    assert lowered.returncode == 0, lowered.stderr
-    assert in_gradebook()["ana"] < before["ana"]
-    assert f"ana: the gradebook held {before['ana']:g} automatic points; this run recorded" in lowered.stderr
-
-
-def test_every_file_of_a_mixed_folder_is_graded_or_listed_with_a_reason(tmp_path):
-    from autograder_fixtures import submission
-    folder = tmp_path / "class"
-    (folder / "kim").mkdir(parents=True)
-    (folder / "alice.ipynb").write_bytes(submission())
-    (folder / "김 민수.ipynb").write_bytes(submission())
-    (folder / "README.txt").write_text("instructions")
-    (folder / "kim" / "lesson08 (1).ipynb").write_bytes(submission())
-    with zipfile.ZipFile(folder / "late.zip", "w") as late:
-        late.writestr("gina.ipynb", submission())
-    out = tmp_path / "out"
-    done = run(copy_course(tmp_path / "course"), folder, out)
-    assert done.returncode == 0, done.stderr
-    assert {p.parent.name for p in out.glob("*/results.json")} == {"alice", "김_민수", "kim", "gina"}
-    assert f"not graded: {folder / 'README.txt'}: not a notebook" in done.stderr
-    assert "student id '김_민수' comes from" in done.stderr and "김 민수.ipynb" in done.stderr
-    report = (out / "report.html").read_text()
-    assert "README.txt" in report and "노트북이 아니야" in report  # the course's language

@@ -20,11 +20,11 @@ GPU_TESTS = gpu_test_ids(read(SOURCE))
 
 
 @pytest.fixture(scope="module")
-def nbgrader(nbgrader_scores):
+def nbgrader(nbgrader_class_scores):
     """By real `nbgrader autograde`, once a session (autograder_fixtures.nbgrader_class): the
     reference, the noisy reference and the GPU skipper (the shares_memory answer claims nbgrader is
     validating and makes every GPU test skip itself)."""
-    return nbgrader_scores
+    return nbgrader_class_scores
 
 
 @pytest.fixture(scope="module")

@@ -30,9 +30,10 @@ from autograder.pins import canonical, read_pins  # noqa: E402  (standard librar
 
 LIMIT_MIB = 60
 FROM_THE_NODE = {"torch", "numpy"}
-# requirements.txt pins that a grading node does not need: the browser tests' driver, and the
-# front end (JupyterLab), which nbgrader's metadata requires but grading never imports.
-NOT_ON_A_NODE = FROM_THE_NODE | {"playwright", "jupyterlab"}
+# requirements.txt pins that a grading node does not need: the browser tests' driver, `make test`'s
+# parallel workers, and the front end (JupyterLab), which nbgrader's metadata requires but grading
+# never imports.
+NOT_ON_A_NODE = FROM_THE_NODE | {"playwright", "pytest-xdist", "jupyterlab"}
 # nbgrader's requirements, taken from its own metadata, less its front end in the browser.
 # jupyter-server stays: `import nbgrader` imports its server extensions' handlers.
 FRONT_END = {"jupyterlab", "jupyterlab-server", "notebook", "ipywidgets"}
