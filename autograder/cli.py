@@ -136,16 +136,12 @@ def main(argv=None) -> int:
 
 def serve(args) -> int:
     """The grading service (service.py), with the views' pages."""
-    try:
+    def check() -> None:
         check_cell_timeout(args.cell_timeout)
         check_course_root(Path(args.course_root), "--course-root")
-    except ArgumentProblem as problem:
-        print(f"autograder: {problem}", file=sys.stderr)
-        return 2
-    busy = gradebook_busy(args.course_root)  # said at once, before any kernel starts (the service checks it again)
-    if busy:
-        print(f"autograder serve: {busy}", file=sys.stderr)
-        return 1
+    refused = refused_at_start(check, args.course_root, "autograder serve")
+    if refused is not None:
+        return refused
     limits = Limits(kernel_name=kernelspec.grader_kernel(course_id(args.course_root)), cell_timeout=args.cell_timeout,
                     notebook_timeout=max(DEFAULTS.notebook_timeout, args.cell_timeout))
     gpus, engine = early_engine(args.engine, limits.kernel_name)
@@ -162,6 +158,22 @@ def serve(args) -> int:
         if engine is not None:
             engine.close()
     return 0
+
+
+def refused_at_start(check, course_root, busy_prefix: str) -> int | None:
+    """The exit status of a run refused at once, before any kernel starts: 2 for arguments that
+    cannot work (`check` raises ArgumentProblem), 1 for a course whose gradebook another run holds
+    (the run checks it again); None to go on."""
+    try:
+        check()
+    except ArgumentProblem as problem:
+        print(f"autograder: {problem}", file=sys.stderr)
+        return 2
+    busy = gradebook_busy(course_root)
+    if busy:
+        print(f"{busy_prefix}: {busy}", file=sys.stderr)
+        return 1
+    return None
 
 
 def check_arguments(args) -> None:
@@ -240,15 +252,9 @@ def early_engine(kind: str, kernel_name: str, require_sandbox: bool = False):
 
 
 def grade(args, argv) -> int:
-    try:
-        check_arguments(args)
-    except ArgumentProblem as problem:
-        print(f"autograder: {problem}", file=sys.stderr)
-        return 2
-    busy = gradebook_busy(args.course)  # said at once, before any kernel starts (the run checks it again)
-    if busy:
-        print(f"autograder: {busy}", file=sys.stderr)
-        return 1
+    refused = refused_at_start(lambda: check_arguments(args), args.course, "autograder")
+    if refused is not None:
+        return refused
     limits = Limits(kernel_name=args.kernel or kernelspec.grader_kernel(course_id(args.course)),
                     cell_timeout=args.cell_timeout,
                     notebook_timeout=args.notebook_timeout, memory_limit_mb=args.memory_limit)
