@@ -1,12 +1,14 @@
 """`make test` on pytest-xdist workers (`-n N --dist loadfile`): a file at a time, so that a module's
-fixtures are set up once; but the files that read the same background runs of conftest.EARLY go
-as one unit, and those units first. Each worker is a session of its own: the worker that takes a
+fixtures are set up once; but the files that read the same background runs of
+autograder_fixtures.EARLY go as one unit, and those units first. Each worker is a session of its own: the worker that takes a
 unit starts the runs its files read, and no other worker does.
 
 xdist's own way to group files (`--dist loadgroup`, the xdist_group mark) does not group under
 pytest 9.2 (pytest-dev/pytest-xdist#1386), so the units are named here and the scheduler is ours.
 """
 from pathlib import Path
+
+import pytest
 
 # The files of each unit. check_units keeps them true: a file that needs a fixture of EARLY is in
 # the unit of every other file that needs it.
@@ -27,20 +29,23 @@ def unit_of(path) -> str:
     return UNIT_OF_FILE.get(Path(path).name, str(path))
 
 
+def file_of(item) -> str:
+    return item.nodeid.split("::")[0]
+
+
 def unit_of_test(item) -> str:
-    return unit_of(item.nodeid.split("::")[0])
+    return unit_of(file_of(item))
 
 
 def check_units(items, early: tuple) -> None:
     """Refuse a collection where the tests that need one fixture of `early` are not all in one
     unit: under `make test`, each worker that ran one would start that fixture's runs."""
-    import pytest
     for name in early:
         readers = [item for item in items if name in getattr(item, "fixturenames", ())]
         units = {unit_of_test(item) for item in readers}
         if len(units) > 1 or units - set(UNITS):
-            files = sorted({item.nodeid.split("::")[0] for item in readers})
-            raise pytest.UsageError(f"{', '.join(files)} need {name} (conftest.EARLY), so they must be in one unit "
+            files = sorted({file_of(item) for item in readers})
+            raise pytest.UsageError(f"{', '.join(files)} need {name} (autograder_fixtures.EARLY), so they must be in one unit "
                                     f"of UNITS (tests/parallel.py); they are in: {', '.join(sorted(units))}")
 
 

@@ -1,4 +1,4 @@
-"""tests/parallel.py: what keeps `make test`'s workers from starting a run of conftest.EARLY twice."""
+"""tests/parallel.py: what keeps `make test`'s workers from starting a run of autograder_fixtures.EARLY twice."""
 from types import SimpleNamespace
 
 import pytest
