@@ -1,3 +1,4 @@
+import shutil
 import sys
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import pytest
 # Test helpers (course.py, mutants.py) import as top-level modules.
 sys.path.insert(0, str(Path(__file__).parent))
 
+import course  # noqa: E402
 import parallel  # noqa: E402
 
 # The autograder's fixtures (a scratch course and its assignment) live in their own module.
@@ -14,6 +16,13 @@ from autograder_fixtures import (EARLY, _class_runs_end_with_the_session, ag_ans
                                  nbgrader_class_scores, nbgrader_release, nbgrader_sample_runs, nbgrader_sample_scores,
                                  node_install, node_samples_run, samples_graded, samples_run, warm_class,
                                  warm_class_run)
+
+
+def pytest_sessionstart(session):
+    """test-artifacts/ is emptied once a run: by the only session, or by xdist's controller before it
+    starts its workers (a worker emptying it would delete what the other worker is writing there)."""
+    if not parallel.in_a_worker(session.config):
+        shutil.rmtree(course.ARTIFACTS, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)

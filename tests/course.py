@@ -15,6 +15,7 @@ ASSIGNMENT = "lesson08"
 SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 LECTURE = ROOT / "notebooks" / f"{ASSIGNMENT}.ipynb"
+ARTIFACTS = ROOT / "test-artifacts"  # what tests leave for a person to look at (screenshots, logs)
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 

@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-ARTIFACTS = course.ROOT / "test-artifacts" / "browser"
+ARTIFACTS = course.ARTIFACTS / "browser"
 SERVER_START_TIMEOUT = 90  # seconds
 SERVER_STOP_TIMEOUT = 20
 ACTION_TIMEOUT_MS = 30_000  # the default bound for any one Playwright wait
@@ -45,9 +45,8 @@ NO_NEWS = '{"fetchNews": "false", "checkForUpdates": false}\n'  # no toast over 
 
 @pytest.fixture(scope="session")
 def artifacts():
-    """test-artifacts/browser/, emptied at the start of the session."""
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
+    """test-artifacts/browser/ (test-artifacts/ is emptied once a run: tests/conftest.py)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
