@@ -1,4 +1,3 @@
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,10 +18,7 @@ from autograder_fixtures import (EARLY, _class_runs_end_with_the_session, ag_ans
 
 
 def pytest_sessionstart(session):
-    """test-artifacts/ is emptied once a run: by the only session, or by xdist's controller before it
-    starts its workers (a worker emptying it would delete what the other worker is writing there)."""
-    if not parallel.in_a_worker(session.config):
-        shutil.rmtree(course.ARTIFACTS, ignore_errors=True)
+    parallel.empty_once_a_run(session.config, course.ARTIFACTS)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,11 +1,13 @@
 """`make test` on pytest-xdist workers (`-n N --dist loadfile`): a file at a time, so that a module's
 fixtures are set up once; but the files that read the same background runs of
 autograder_fixtures.EARLY go as one unit, and those units first. Each worker is a session of its own: the worker that takes a
-unit starts the runs its files read, and no other worker does.
+unit starts the runs its files read, and no other worker does. What a run writes for a person to
+look at (test-artifacts/) is emptied once, before the workers start.
 
 xdist's own way to group files (`--dist loadgroup`, the xdist_group mark) does not group under
 pytest 9.2 (pytest-dev/pytest-xdist#1386), so the units are named here and the scheduler is ours.
 """
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,13 @@ UNIT_OF_FILE = {name: unit for unit, names in UNITS.items() for name in names}
 
 def in_a_worker(config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def empty_once_a_run(config, folder: Path) -> None:
+    """Empty `folder` if this is the only session or xdist's controller, which starts its workers
+    after this: a worker emptying it would delete what the other worker is writing there."""
+    if not in_a_worker(config):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def unit_of(path) -> str:

@@ -45,14 +45,11 @@ def test_the_units_go_first_and_the_rest_keep_their_order():
         "tests/test_grade.py::t", "notebooks/lesson08.ipynb::Cell 0"]
 
 
-def test_test_artifacts_are_emptied_by_the_controller_or_the_only_session_never_by_a_worker(tmp_path, monkeypatch):
-    import conftest
-    import course
-    monkeypatch.setattr(course, "ARTIFACTS", tmp_path / "test-artifacts")
-    screenshot = course.ARTIFACTS / "browser" / "other-worker.png"
+def test_a_folder_is_emptied_by_the_controller_or_the_only_session_never_by_a_worker(tmp_path):
+    screenshot = tmp_path / "test-artifacts" / "browser" / "other-worker.png"
     screenshot.parent.mkdir(parents=True)
     screenshot.write_bytes(b"png")
-    conftest.pytest_sessionstart(SimpleNamespace(config=SimpleNamespace(workerinput={"workerid": "gw1"})))
+    parallel.empty_once_a_run(SimpleNamespace(workerinput={"workerid": "gw1"}), tmp_path / "test-artifacts")
     assert screenshot.exists()
-    conftest.pytest_sessionstart(SimpleNamespace(config=SimpleNamespace()))
-    assert not course.ARTIFACTS.exists()
+    parallel.empty_once_a_run(SimpleNamespace(), tmp_path / "test-artifacts")
+    assert not (tmp_path / "test-artifacts").exists()
