@@ -1,17 +1,25 @@
 """The course as tests see it: its notebooks, reference answers, and nbgrader runs in a scratch copy."""
+import atexit
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from nbgrader import api as nbgrader_api
 from nbgrader.api import Gradebook
+from nbgrader.dbutil import ALEMBIC_DIR
 from nbgrader.utils import is_grade, is_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "lesson08"
+COURSE_ID = "pytorch-course"  # nbgrader_config.py's CourseDirectory.course_id
 SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 LECTURE = ROOT / "notebooks" / f"{ASSIGNMENT}.ipynb"
@@ -62,12 +70,37 @@ def bin_path():
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
-def copy_course(directory):
-    """The course's source and nbgrader config copied into `directory`: a course of its own."""
+def copy_course(directory, gradebook=True):
+    """The course's source and nbgrader config copied into `directory`: a course of its own, with
+    the empty gradebook that nbgrader makes on its first use of a course (`gradebook=False`: none)."""
     directory = Path(directory)
     shutil.copytree(ROOT / "source", directory / "source")
     shutil.copy(ROOT / "nbgrader_config.py", directory)
+    if gradebook:
+        shutil.copy(empty_gradebook(), directory / "gradebook.db")
     return directory
+
+
+@functools.cache
+def empty_gradebook() -> Path:
+    """A gradebook as nbgrader's Gradebook makes it for the course's id, made once a process: nbgrader
+    would ask `alembic heads`, a process of about two seconds, for the version it stamps on each."""
+    folder = Path(tempfile.mkdtemp(prefix="empty-gradebook-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "gradebook.db"
+    asks_alembic, nbgrader_api.get_alembic_version = nbgrader_api.get_alembic_version, alembic_head
+    try:
+        Gradebook(f"sqlite:///{path}", COURSE_ID).close()
+    finally:
+        nbgrader_api.get_alembic_version = asks_alembic
+    return path
+
+
+def alembic_head() -> str:
+    """The gradebook schema's version, from nbgrader's migrations, read by alembic's API in this process."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", ALEMBIC_DIR)
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def scratch_course(directory):

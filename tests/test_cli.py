@@ -28,8 +28,8 @@ DEFAULTS = Limits()
 
 @pytest.fixture
 def place(tmp_path):
-    """(scratch course, where --out would go) under tmp_path."""
-    return copy_course(tmp_path / "course"), tmp_path / "out"
+    """(scratch course, with no gradebook yet, where --out would go) under tmp_path."""
+    return copy_course(tmp_path / "course", gradebook=False), tmp_path / "out"
 
 
 def tree(folder: Path) -> list:

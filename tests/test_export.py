@@ -19,10 +19,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from alembic.config import Config as AlembicConfig
-from alembic.script import ScriptDirectory
 from nbgrader import api as nbgrader_api
-from nbgrader.dbutil import ALEMBIC_DIR
 from nbgrader.plugins.export import CsvExportPlugin
 from sqlalchemy.exc import SAWarning
 
@@ -32,6 +29,7 @@ from autograder.export.classlist import match
 from autograder.export.csvtext import points
 from autograder.export.roster import RosterProblem, read_roster
 from autograder.export.totals import read_totals
+from course import alembic_head
 
 COURSE_ID = "pytorch-course"
 ASSIGNMENT = "lesson08"
@@ -48,18 +46,12 @@ def course(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     (root / "nbgrader_config.py").write_text(f'c = get_config()\nc.CourseDirectory.course_id = "{COURSE_ID}"\n')
     with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
-        patch.setattr(nbgrader_api, "get_alembic_version", _alembic_head)  # else `alembic heads` runs: seconds
+        patch.setattr(nbgrader_api, "get_alembic_version", alembic_head)  # else `alembic heads` runs: seconds
         warnings.simplefilter("ignore", SAWarning)  # add_submission's own notices, as in gradebook.record
         with nbgrader_api.Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
             _fill(gb)
     (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
     return root
-
-
-def _alembic_head() -> str:
-    config = AlembicConfig()
-    config.set_main_option("script_location", ALEMBIC_DIR)
-    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def _fill(gb) -> None:
