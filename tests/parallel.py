@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
-# The files of each unit. check_units keeps them true: a file that needs a fixture of EARLY is in
-# the unit of every other file that needs it.
+# The files of each unit, in the order the units go. check_units keeps the first two true: a file
+# that needs a fixture of EARLY is in the unit of every other file that needs it. The browser tests
+# go as one so that one worker starts Chromium and the course's JupyterLab for all of them.
 UNITS = {
-    "tests/(the samples' runs)": frozenset({"test_batch.py", "test_wheelhouse.py"}),
     "tests/(the class runs)": frozenset({"test_cluster.py", "test_engines.py", "test_messages.py", "test_mutants.py",
                                          "test_report.py"}),
+    "tests/(the samples' runs)": frozenset({"test_batch.py", "test_wheelhouse.py"}),
+    "tests/browser/": frozenset({"test_browser_exchange.py", "test_browser_instructor.py", "test_browser_lab.py",
+                                 "test_browser_student.py", "test_browser_student_setup.py"}),
 }
 UNIT_OF_FILE = {name: unit for unit, names in UNITS.items() for name in names}
 
@@ -59,8 +62,10 @@ def check_units(items, early: tuple) -> None:
 
 
 def units_first(items) -> None:
-    """The collection (every worker's: they must agree) with the units' tests first, the rest as collected."""
-    items.sort(key=lambda item: unit_of_test(item) not in UNITS)
+    """The collection (every worker's: they must agree) with the units' tests first, in the order of
+    UNITS, the rest as collected."""
+    order = {unit: number for number, unit in enumerate(UNITS)}
+    items.sort(key=lambda item: order.get(unit_of_test(item), len(order)))
 
 
 def scheduler(config, log):

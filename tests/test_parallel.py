@@ -1,4 +1,5 @@
 """tests/parallel.py: what keeps `make test`'s workers from starting a run of autograder_fixtures.EARLY twice."""
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -6,7 +7,7 @@ import pytest
 import parallel
 from autograder_fixtures import EARLY
 
-SAMPLES_UNIT, CLASS_UNIT = parallel.UNITS
+CLASS_UNIT, SAMPLES_UNIT, BROWSER_UNIT = parallel.UNITS
 
 
 def collected(nodeid: str, *fixtures: str):
@@ -31,11 +32,14 @@ def test_tests_of_two_units_or_of_none_that_need_one_early_run_are_refused_namin
 def test_a_units_files_are_one_unit_and_every_other_file_its_own():
     assert {parallel.unit_of(f"tests/{name}") for name in parallel.UNITS[SAMPLES_UNIT]} == {SAMPLES_UNIT}
     assert {parallel.unit_of(f"tests/{name}") for name in parallel.UNITS[CLASS_UNIT]} == {CLASS_UNIT}
+    assert {parallel.unit_of(f"tests/browser/{name}") for name in parallel.UNITS[BROWSER_UNIT]} == {BROWSER_UNIT}
+    browser_files = {path.name for path in (Path(__file__).parent / "browser").glob("test_*.py")}
+    assert browser_files == parallel.UNITS[BROWSER_UNIT], "every browser test file goes with the others"
     assert parallel.unit_of("tests/test_grade.py") == "tests/test_grade.py"
     assert parallel.unit_of("notebooks/lesson08.ipynb") == "notebooks/lesson08.ipynb"
 
 
-def test_the_units_go_first_and_the_rest_keep_their_order():
+def test_the_units_go_first_in_their_order_and_the_rest_keep_theirs():
     items = [collected("tests/browser/test_browser_lab.py::t"), collected("tests/test_cluster.py::t1"),
              collected("tests/test_grade.py::t"), collected("tests/test_batch.py::t"),
              collected("notebooks/lesson08.ipynb::Cell 0")]
