@@ -62,6 +62,13 @@ def test_the_kernel_is_a_child_of_the_parent_not_the_parent(engine):
         assert run(session, "import sys; print('torch' in sys.modules)").strip() == "True"
 
 
+def test_a_referees_parent_leaves_matplotlib_out_and_a_students_has_it(engine):
+    with Session(Limits(), engine) as student, Session(Limits(), engine.trusted) as referee:
+        check = "import sys; print('matplotlib.pyplot' in sys.modules, 'torch' in sys.modules)"
+        assert run(student, check).split() == ["True", "True"]
+        assert run(referee, check).split() == ["False", "True"], "a referee never plots: its parent skips that import"
+
+
 def test_a_parent_killed_between_submissions_is_replaced(engine):
     with Session(Limits(), engine) as session:
         run(session, "x = 1")

@@ -5,6 +5,8 @@ kernel's own Python, and needs only the standard library plus what the kernel im
 nothing of the autograder package, so the course folder need not be visible to it.
 
 The driver speaks JSON lines on the two fds named in argv (in, out); stdin and stdout are /dev/null.
+Its first line is the config (folders to use and wipe, message bound, "plots": import matplotlib
+ahead, false for a referee's parent); the parent answers it with {"ready": true, versions} once warm.
 
     {"op": "fork", "connection_file": F, "arguments": [...], "env": {...}, "limits": {...},
      "uid": U, "gid": G, "home": H}                                      → {"pid": P}
@@ -43,12 +45,14 @@ PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 WARM_IMPORTS = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "torch.testing",
-                "matplotlib", "matplotlib.pyplot",  # not matplotlib_inline: importing it in the kernel
-                # is what hooks the inline backend into the kernel's shell
                 "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
                 # what IPKernelApp.initialize imports on its own
                 "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
                 "IPython.extensions.storemagic", "sqlite3", "pdb", "faulthandler", "tornado.platform.asyncio")
+# For students' kernels only: a referee's trusted cells don't plot (`"plots": false` in the config).
+PLOT_IMPORTS = ("matplotlib", "matplotlib.pyplot",  # not matplotlib_inline: importing it in the kernel
+                # is what hooks the inline backend into the kernel's shell
+                "matplotlib.font_manager")  # builds the font cache once, here
 
 
 def main() -> None:
@@ -58,7 +62,7 @@ def main() -> None:
     os.chdir(scratch)
     _prctl(PR_SET_DUMPABLE, 0)  # a kernel can neither ptrace nor read this process
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans (setsid'd, double-forked) come back here to be ended
-    versions = _warm_up()
+    versions = _warm_up(WARM_IMPORTS + (PLOT_IMPORTS if config.get("plots", True) else ()))
     _send(control_out, {"ready": True, "pid": os.getpid(), **versions})
     server = ForkServer(config)
     for line in control_in:
@@ -306,11 +310,10 @@ def _ipc_bytes() -> int:
     return total
 
 
-def _warm_up() -> dict:
+def _warm_up(imports) -> dict:
     import importlib
-    for name in WARM_IMPORTS:
+    for name in imports:
         importlib.import_module(name)
-    import matplotlib.font_manager  # noqa: F401  builds the font cache once, here
     import numpy
     import torch
     import platform

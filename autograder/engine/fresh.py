@@ -39,7 +39,8 @@ class FreshEngine:
             from . import kernel_python
             from .warm import EngineError, WarmEngine
             try:
-                self._trusted = WarmEngine(kernel_python(self.kernel_name), self.sandbox, False, self.startup_timeout)
+                self._trusted = WarmEngine(kernel_python(self.kernel_name), self.sandbox, False, self.startup_timeout,
+                                           plots=False)
             except EngineError:
                 self._trusted = self
         return self._trusted

@@ -47,8 +47,10 @@ class WarmEngine:
     """An Engine (../protocols.py): kernels forked from warm parents, one parent per kernel at a time."""
     name = "warm"
 
-    def __init__(self, python: str, sandbox: sandboxing.Sandbox, gpu: bool = False, startup_timeout: float = 120.0):
+    def __init__(self, python: str, sandbox: sandboxing.Sandbox, gpu: bool = False, startup_timeout: float = 120.0,
+                 plots: bool = True):
         self.python, self.sandbox, self.gpu, self.startup_timeout = python, sandbox, gpu, startup_timeout
+        self.plots = plots  # whether the parents import matplotlib ahead (a referee's don't: they never plot)
         self._idle: queue.LifoQueue = queue.LifoQueue()
         self._lock = threading.Lock()
         self._parents: list[WarmParent] = []
@@ -76,7 +78,7 @@ class WarmEngine:
         """The engine of the referees (boundary/): warm parents outside the sandbox, for trusted code only."""
         if self._trusted is None:
             self._trusted = WarmEngine(self.python, sandboxing.Sandbox("none", "the referee runs trusted code only"),
-                                       self.gpu, self.startup_timeout)
+                                       self.gpu, self.startup_timeout, plots=False)
             self._trusted._trusted = self._trusted  # its own referees' engine is itself: it never makes one
         return self._trusted
 
@@ -110,7 +112,7 @@ class WarmEngine:
         return self._new_parent()
 
     def _new_parent(self) -> "WarmParent":
-        parent = WarmParent(self.python, self.sandbox, self.gpu, self.startup_timeout)
+        parent = WarmParent(self.python, self.sandbox, self.gpu, self.startup_timeout, self.plots)
         with self._lock:
             self._parents.append(parent)
         return parent
@@ -132,7 +134,7 @@ class WarmEngine:
 class WarmParent:
     """One forkserver process (in its sandbox) and the pipes that drive it."""
 
-    def __init__(self, python: str, sandbox: sandboxing.Sandbox, gpu: bool, startup_timeout: float):
+    def __init__(self, python: str, sandbox: sandboxing.Sandbox, gpu: bool, startup_timeout: float, plots: bool):
         self.sandboxed, self.broken = sandbox.enabled, False
         self.folder = tempfile.mkdtemp(prefix="ag-")  # short: ipc socket paths are limited to ~100 bytes
         self.ipc_dir = os.path.join(self.folder, "ipc")
@@ -170,7 +172,7 @@ class WarmParent:
         # Bound read-only inside a wiped folder (a Python below /tmp): left alone by the wipe.
         keep = [f for f in sandboxing.python_folders(python) if self.sandboxed and f.startswith(f"{tmp}/")]
         self._send({"scratch": scratch, "tmp": tmp, "wipe": [scratch, tmp, ipc_inside], "keep": keep,
-                    "own_ipc": self.sandboxed, "max_message": MAX_MESSAGE_BYTES})
+                    "own_ipc": self.sandboxed, "max_message": MAX_MESSAGE_BYTES, "plots": plots})
 
     def ready(self) -> dict:
         """Wait for the parent's imports (once); what it runs: python, torch, numpy."""
