@@ -137,7 +137,7 @@ def test_scores_agree_with_nbgrader_autograde(demo, nbgrader_sample_scores):
 
 def test_running_the_same_command_twice_changes_nothing(demo):
     root, out, _, snapshot = demo
-    again = grade_samples_way(root, SAMPLES, out, "--record")
+    again = grade_samples_way(root, SAMPLES, out, "--record", "--workers", "1")  # one warm parent: for the probe
     assert again.returncode == 0
     assert again.stderr.count("(kept from an earlier run)") == len(STUDENTS)
     assert {p.relative_to(out): p.read_bytes() for p in out.glob("*/results.json")} == snapshot
@@ -171,18 +171,19 @@ def test_an_interrupted_run_resumes_without_losing_or_duplicating_anyone(demo, t
         shutil.copy(SAMPLES / f"{student}.ipynb", subs)
     resumed = tmp_path / "out"
     env = {**os.environ, "PATH": bin_path()}
-    ctrl_c = subprocess.Popen(command(root, subs, resumed), cwd=root, env=env, preexec_fn=interruptible,
+    one_at_a_time = ("--workers", "1")  # each stop falls between two students, and one warm parent starts per run
+    ctrl_c = subprocess.Popen(command(root, subs, resumed, *one_at_a_time), cwd=root, env=env, preexec_fn=interruptible,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(resumed / "alice" / "results.json")
     ctrl_c.send_signal(signal.SIGINT)
     _, err = ctrl_c.communicate(timeout=60)
     assert ctrl_c.returncode == 130 and "interrupted" in err
-    killed = subprocess.Popen(command(root, subs, resumed), cwd=root, env=env,
+    killed = subprocess.Popen(command(root, subs, resumed, *one_at_a_time), cwd=root, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(resumed / "bob" / "results.json")
     killed.kill()  # kill -9
     killed.wait()
-    final = grade_samples_way(root, subs, resumed)
+    final = grade_samples_way(root, subs, resumed, *one_at_a_time)
     assert final.returncode == 0, final.stderr
     assert final.stderr.count("kept from an earlier run") >= 2
     rows = list(csv.DictReader((resumed / "grades.csv").open(encoding="utf-8-sig")))

@@ -57,7 +57,7 @@ def test_every_file_of_a_mixed_folder_is_graded_or_listed_with_a_reason(tmp_path
     with zipfile.ZipFile(folder / "late.zip", "w") as late:
         late.writestr("gina.ipynb", submission())
     out = tmp_path / "out"
-    done = grade_samples_way(copy_course(tmp_path / "course"), folder, out)
+    done = grade_samples_way(copy_course(tmp_path / "course"), folder, out, "--workers", "1")  # one warm parent
     assert done.returncode == 0, done.stderr
     assert {p.parent.name for p in out.glob("*/results.json")} == {"alice", "김_민수", "kim", "gina"}
     assert f"not graded: {folder / 'README.txt'}: not a notebook" in done.stderr
