@@ -22,6 +22,7 @@ from course import ROOT, copy_course, nbgrader
 SEOUL = lateness.ZoneInfo("Asia/Seoul")
 DEADLINE = "2026-12-14 23:59"  # KST: 14:59 UTC
 DEADLINE_UTC = datetime(2026, 12, 14, 14, 59, tzinfo=timezone.utc)
+ONE_WORKER = ("--workers", "1")  # the class runs: one warm parent pair each (lateness is not about parallel grading)
 # An instructor's own plugin, as nbgrader's docs show one: a module in the course folder.
 PLUGIN = '''from nbgrader.plugins import LateSubmissionPlugin
 
@@ -261,7 +262,8 @@ def recorded(tmp_path_factory):
         if stamp:
             (folder / "timestamp.txt").write_text(stamp)
     out = base / "out"
-    run = run_autograder(*grade_args(root, submissions, out, "--record", cell_timeout=10), cwd=base, timeout=300)
+    run = run_autograder(*grade_args(root, submissions, out, "--record", *ONE_WORKER, cell_timeout=10), cwd=base,
+                         timeout=300)
     assert run.returncode == 0, run.stderr
     export = run_autograder("export", "lesson08", "--out", base / "export", "--course", root, cwd=base)
     assert export.returncode == 0, export.stderr
@@ -331,7 +333,7 @@ def test_an_extension_granted_later_updates_a_kept_result_without_regrading(reco
     root, out, _ = recorded
     before = results_of(out, "bora")
     (root / lateness.EXTENSIONS_FILE).write_text("chul,lesson08,48h\nbora,lesson08,2026-12-15 03:00\n")
-    again = run_autograder(*grade_args(root, out.parent / "submissions", out, "--record", cell_timeout=10),
+    again = run_autograder(*grade_args(root, out.parent / "submissions", out, "--record", *ONE_WORKER, cell_timeout=10),
                            cwd=out.parent, timeout=300)
     assert again.returncode == 0, again.stderr
     after = results_of(out, "bora")
