@@ -88,7 +88,7 @@ def empty_gradebook() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="empty-gradebook-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "gradebook.db"
-    asks_alembic, nbgrader_api.get_alembic_version = nbgrader_api.get_alembic_version, alembic_head
+    asks_alembic, nbgrader_api.get_alembic_version = nbgrader_api.get_alembic_version, _alembic_head
     try:
         Gradebook(f"sqlite:///{path}", COURSE_ID).close()
     finally:
@@ -96,7 +96,7 @@ def empty_gradebook() -> Path:
     return path
 
 
-def alembic_head() -> str:
+def _alembic_head() -> str:
     """The gradebook schema's version, from nbgrader's migrations, read by alembic's API in this process."""
     config = AlembicConfig()
     config.set_main_option("script_location", ALEMBIC_DIR)

@@ -1,8 +1,8 @@
 """`make test` on pytest-xdist workers (`-n N --dist loadfile`): a file at a time, so that a module's
 fixtures are set up once; but the files that read the same background runs of
-autograder_fixtures.EARLY go as one unit, and those units first. Each worker is a session of its own: the worker that takes a
-unit starts the runs its files read, and no other worker does. What a run writes for a person to
-look at (test-artifacts/) is emptied once, before the workers start.
+autograder_fixtures.EARLY go as one unit, and those units first. Each worker is a session of its
+own: the worker that takes a unit starts the runs its files read, and no other worker does. What a
+run writes for a person to look at (test-artifacts/) is emptied once, before the workers start.
 
 xdist's own way to group files (`--dist loadgroup`, the xdist_group mark) does not group under
 pytest 9.2 (pytest-dev/pytest-xdist#1386), so the units are named here and the scheduler is ours.

@@ -24,10 +24,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder_fixtures import autograder_command, notebook_bytes, run_autograder, submission
-from course import ASSIGNMENT, ROOT, bin_path, copy_course, nbgrader_command
+from course import ASSIGNMENT, COURSE_ID, ROOT, bin_path, copy_course, nbgrader_command
 from test_messages import english_sentences
 
-COURSE_ID = "pytorch-course"
 SEOUL = ZoneInfo("Asia/Seoul")
 LIMIT = 2
 WRONG = {"to_numpy": "def to_numpy(tensor):\n    return None",

@@ -25,7 +25,6 @@ from lab_helpers import menu, replace_cell_text, save, show_cell, wait_cells_att
 pytestmark = pytest.mark.browser
 
 STUDENT = "minsu"
-COURSE_ID = "pytorch-course"
 WRITTEN = "written_error_order"
 FEEDBACK_WITHIN_S = 30
 SERVICE_START_TIMEOUT_S = 120
@@ -152,7 +151,7 @@ def test_fetch_submit_and_fetch_feedback_in_the_assignments_tab_with_the_service
     assert not live_processes(lambda _, environ: home_bytes in environ.split(b"\0")), "the student's server left some"
 
     # What the page said: the Korean feedback, with the score the gradebook recorded.
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course.COURSE_ID) as gb:
         recorded = gb.find_submission_notebook(course.ASSIGNMENT, course.ASSIGNMENT, STUDENT).score
     shown, maximum = map(float, SCORE.search(page_text).groups())
     assert shown == recorded > 0 and maximum > 0, (shown, recorded, maximum)
