@@ -57,8 +57,8 @@ def check_units(items, early: tuple) -> None:
         units = {unit_of_test(item) for item in readers}
         if len(units) > 1 or units - set(UNITS):
             files = sorted({file_of(item) for item in readers})
-            raise pytest.UsageError(f"{', '.join(files)} need {name} (autograder_fixtures.EARLY), so they must be in one unit "
-                                    f"of UNITS (tests/parallel.py); they are in: {', '.join(sorted(units))}")
+            raise pytest.UsageError(f"{', '.join(files)} need {name} (autograder_fixtures.EARLY), so they must be in "
+                                    f"one unit of UNITS (tests/parallel.py); they are in: {', '.join(sorted(units))}")
 
 
 def units_first(items) -> None:

@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 
 from autograder_fixtures import (SAMPLES, SAMPLES_CELL_TIMEOUT, autograder_command, grade_args, grade_samples_way,
                                  interruptible)
-from course import bin_path
+from course import COURSE_ID, bin_path
 
 pytestmark = pytest.mark.slow
 STUDENTS = ["alice", "bob", "carol", "dave", "erin"]
@@ -100,7 +100,7 @@ def test_feedback_shows_no_hidden_test_and_the_report_has_plots(demo, ag_assignm
 
 def test_results_are_recorded_in_the_gradebook_for_formgrader(demo, ag_assignment):
     root, out = demo[0], demo[1]
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pytorch-course") as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
         for student in STUDENTS:
             notebook = gb.find_submission_notebook("lesson08", "lesson08", student)
             grades = {g.name: g for g in notebook.grades}
@@ -150,7 +150,8 @@ def test_a_zip_in_nbgrader_layout_grades_the_same(demo, tmp_path):
         for student in ("alice", "erin"):
             z.write(SAMPLES / f"{student}.ipynb", f"submitted/{student}/lesson08/lesson08.ipynb")
     zipped_out = tmp_path / "out"
-    result = grade_samples_way(root, archive, zipped_out, "--workers", "1")  # one warm parent: erin's notebook needs no kernel
+    one_parent = ("--workers", "1")  # erin's notebook needs no kernel
+    result = grade_samples_way(root, archive, zipped_out, *one_parent)
     assert result.returncode == 0, result.stderr
     for student in ("alice", "erin"):
         assert comparable(load(zipped_out, student)) == comparable(load(out, student))

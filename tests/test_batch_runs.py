@@ -6,7 +6,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder_fixtures import SAMPLES, grade_samples_way, submission
-from course import copy_course
+from course import COURSE_ID, copy_course
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def test_only_a_recording_run_changes_the_gradebook_and_a_lowered_result_is_told
     assert recorded.stderr.startswith("recording: results go to")
 
     def in_gradebook():
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pytorch-course") as gb:
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
             return {s.student.id: s.score for s in gb.assignment_submissions("lesson08")}
     before = in_gradebook()
     assert before["ana"] > 0

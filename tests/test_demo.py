@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 
 from autograder import assignment as assignment_module, course as course_module, gradebook
 from autograder.cli import build_parser
-from course import RELEASE, ROOT, bin_path, copy_course
+from course import COURSE_ID, RELEASE, ROOT, bin_path, copy_course
 
 SAMPLES = ROOT / "samples" / "lesson08"
 TCP_WARNING = "Kernel is running over TCP without encryption"
@@ -76,7 +76,7 @@ def test_the_demo_takes_an_older_demos_samples_out_of_the_gradebook_once(old_dem
     assert first.returncode == 0, first.stderr
     assert "alice, carol, dave, erin out of the course gradebook" in first.stdout, first.stdout
     assert "kept bob" in first.stdout, first.stdout
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pytorch-course") as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
         assert sorted(student.id for student in gb.students) == ["bob", "s2024001"]
     assert sorted(p.name for p in (root / "autograded").iterdir()) == ["bob", "s2024001"]
 

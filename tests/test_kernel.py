@@ -8,8 +8,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from autograder.engine import ENGINES, kernelspec as kernel, open_engine
 from autograder.gpu import GpuLease
+from course import COURSE_ID
 
-GRADER = kernel.grader_kernel("pytorch-course")  # this course's id (nbgrader_config.py)
+GRADER = kernel.grader_kernel(COURSE_ID)
 
 
 def test_install_writes_a_spec_running_this_python(tmp_path):
